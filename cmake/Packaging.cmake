@@ -1,0 +1,1 @@
+# CMake package (find_package(mpisnap CONFIG)) and pkg-config file.
