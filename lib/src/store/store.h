@@ -91,43 +91,65 @@ void ms__store_snapdir(char *out, size_t n, const char *root, uint64_t id,
 /* Create <root> (and parents) and the partial directory of snapshot id. */
 int ms__store_begin(const char *root, uint64_t id);
 
-/* Write d into <partial>/rank-NNNNNN.h5 (fsync'd).  *checksum receives the
- * checksum of the whole file, *bytes its size. */
+/* Write d into <partial>/rank-NNNNNN.h5 (fsync'd), each region with one
+ * H5Dwrite from its base.  *checksum receives the checksum of the whole
+ * file, *bytes its size.  On failure no file is left behind. */
 int ms__store_write_rank(const char *root, const struct ms__rankdata *d,
                          uint64_t *checksum, uint64_t *bytes);
 
 /* Rank 0: write index.h5 into the partial directory, rename it to its
  * final name, replace <root>/latest (temp + fsync + rename), then remove
- * committed snapshots beyond the newest `keep`. */
+ * committed snapshots beyond the newest `keep` (at least 1; the new one is
+ * never removed).  0: committed; 1: committed, but an old snapshot could
+ * not be removed (ms__store_lasterr() says which; the next commit retries);
+ * <0: not committed. */
 int ms__store_commit(const char *root, const struct ms__index *ix, int keep);
 
 /* Remove the partial directory of snapshot id (an aborted snapshot). */
 int ms__store_discard(const char *root, uint64_t id);
 
 /* Committed snapshot ids found in root, newest first (caller frees *ids).
- * Stale *.partial directories are removed when remove_partial is set.
- * *highest is the highest id seen on disk, partial ones included (or -1). */
+ * Committed: a snap-NNNNNN directory holding index.h5.  Stale *.partial
+ * directories are removed when remove_partial is set (1 is returned when
+ * one could not be).  *highest is the highest id seen on disk, partial ones
+ * included (or -1).  A missing root is no error: no ids, *highest -1. */
 int ms__store_scan(const char *root, int remove_partial, uint64_t **ids,
                    size_t *nids, int64_t *highest);
 
-/* Read the index of a committed snapshot (caller frees ix->checksums). */
+/* Read the index of a committed snapshot (caller frees ix->checksums).
+ * MPISNAP_ENOSNAP when the snapshot is not there, MPISNAP_EVERSION when it
+ * was written by a newer format. */
 int ms__store_read_index(const char *root, uint64_t id, struct ms__index *ix);
 
-/* Checksum of a whole file, as stored in the index. */
+/* Checksum of a whole file, as stored in the index: XXH64 with seed 0
+ * (docs/format.md).  MPISNAP_ENOSNAP when the file does not exist. */
 int ms__store_file_checksum(const char *path, uint64_t *checksum,
                             uint64_t *bytes);
 
 /* Read one rank's file of a committed snapshot.  The file's checksum is
- * checked against expect_checksum first; then regions are matched by name
- * against want[] (same names, types and counts, else MPISNAP_EMISMATCH with
- * the difference in errbuf) and read into their base pointers only after
- * all of them were checked.  Messages, comms and counters are allocated
- * into out (free with ms__store_free_rankdata).  errbuf gets one line. */
+ * checked against expect_checksum first (MPISNAP_ECORRUPT when it differs:
+ * nothing is written into any region buffer then); then regions are matched
+ * by name against want[] (same names, types and counts, and no region in
+ * the file that want[] lacks, else MPISNAP_EMISMATCH with the difference in
+ * errbuf) and read into their base pointers only after all of them were
+ * checked.  want == NULL or nwant == 0: regions are not read; out->regions
+ * still lists the file's regions (name, etype, count, bytes) with
+ * base = NULL, as the command-line tool needs.  Otherwise out->regions
+ * lists them with base = the matching want[i].base.  Messages (each data
+ * its own malloc'd block, so a caller may take one and set it to NULL),
+ * comms and counters are allocated into out; free with
+ * ms__store_free_rankdata, also after an error.  errbuf gets one line
+ * (may be NULL). */
 int ms__store_read_rank(const char *root, uint64_t id, int rank,
                         uint64_t expect_checksum,
                         const struct ms__region *want, size_t nwant,
                         struct ms__rankdata *out, char *errbuf, size_t errlen);
 
+/* Free what ms__store_read_rank allocated (not the region bases) and zero
+ * *d.  Only for data filled by ms__store_read_rank. */
 void ms__store_free_rankdata(struct ms__rankdata *d);
+
+/* One line describing the last failure of a store call in this thread. */
+const char *ms__store_lasterr(void);
 
 #endif

@@ -1,0 +1,156 @@
+/* Communicators: stable ids that need no communication, groups as world
+ * ranks, dense per-peer stream slots. */
+#include <stdlib.h>
+
+#include "pmpi/pmpi.h"
+
+struct ms__state ms;
+
+/* id = hash(parent id, ordinal of the creation call on the parent, colour):
+ * every member computes the same id, and a restarted run that re-creates
+ * its communicators in the same order gets the same ids. */
+static uint64_t comm_id(uint64_t parent, uint64_t ordinal, int64_t color)
+{
+    uint64_t h = ms__mix64(parent ^ 0x6d70697336e61700ULL);
+    h = ms__mix64(h ^ ordinal);
+    h = ms__mix64(h ^ (uint64_t)color);
+    return h ? h : 1;
+}
+
+static struct ms__comm *comm_add(MPI_Comm handle, uint64_t id,
+                                 uint64_t parent, uint64_t ordinal,
+                                 int64_t color)
+{
+    struct ms__comm *c = calloc(1, sizeof *c);
+    MPI_Group g, wg;
+    int *ranks = NULL, i, inter = 0;
+
+    if (!c)
+        goto oom;
+    PMPI_Comm_test_inter(handle, &inter);
+    c->handle = handle;
+    c->id = id;
+    c->parent = parent;
+    c->ordinal = ordinal;
+    c->color = color;
+    c->inter = inter;
+    PMPI_Comm_rank(handle, &c->rank);
+    if (inter)
+        PMPI_Comm_remote_size(handle, &c->size);
+    else
+        PMPI_Comm_size(handle, &c->size);
+    c->world = malloc((size_t)c->size * sizeof *c->world);
+    ranks = malloc((size_t)c->size * sizeof *ranks);
+    c->sent = calloc((size_t)c->size, sizeof *c->sent);
+    c->recv = calloc((size_t)c->size, sizeof *c->recv);
+    if (!c->world || !ranks || !c->sent || !c->recv)
+        goto oom;
+    for (i = 0; i < c->size; i++) {
+        ranks[i] = i;
+        c->sent[i].c.tag = c->recv[i].c.tag = MS_NO_TAG;
+    }
+    if (inter)
+        PMPI_Comm_remote_group(handle, &g);
+    else
+        PMPI_Comm_group(handle, &g);
+    PMPI_Comm_group(MPI_COMM_WORLD, &wg);
+    PMPI_Group_translate_ranks(g, c->size, ranks, wg, c->world);
+    PMPI_Group_free(&g);
+    PMPI_Group_free(&wg);
+    free(ranks);
+    if (ms__hmap_put(&ms.comms, MS_KEY(handle), c) < 0)
+        goto oom;
+    c->next = ms.comm_list;
+    ms.comm_list = c;
+    return c;
+oom:
+    MS_ERROR("out of memory registering a communicator: aborting job");
+    PMPI_Abort(MPI_COMM_WORLD, 1);
+    return NULL;
+}
+
+static void comm_destroy(struct ms__comm *c)
+{
+    int i;
+
+    for (i = 0; i < c->size; i++) {
+        free(c->sent[i].more);
+        free(c->recv[i].more);
+    }
+    while (c->qhead) {
+        struct ms__qmsg *m = c->qhead;
+        ms__queue_unlink(c, m, NULL);
+        free(m->data);
+        free(m);
+    }
+    free(c->sent);
+    free(c->recv);
+    free(c->world);
+    free(c);
+}
+
+struct ms__comm *ms__comm_lookup_slow(MPI_Comm comm)
+{
+    struct ms__comm *c = ms__hmap_get(&ms.comms, MS_KEY(comm));
+
+    if (!c) {
+        /* Made by a call we do not wrap (or before MPI_Init completed):
+         * give it an id from its handle on the world communicator so that
+         * counting still works; a snapshot stores it like any other. */
+        MS_DEBUG("communicator not created through a wrapper: registering");
+        c = comm_add(comm, comm_id(0, MS_KEY(comm), -7), 0, 0, -7);
+    }
+    ms.last_comm = comm;
+    ms.last_c = c;
+    return c;
+}
+
+void ms__comm_created(struct ms__comm *parent, uint64_t ordinal,
+                      int64_t color, MPI_Comm newcomm)
+{
+    struct ms__comm *c;
+
+    if (newcomm == MPI_COMM_NULL)
+        return;
+    c = comm_add(newcomm, comm_id(parent->id, ordinal, color), parent->id,
+                 ordinal, color);
+    if (c->inter)
+        ms__unsupported(MS_UNSUP_INTERCOMM, "intercommunicator");
+}
+
+void ms__comm_freed(MPI_Comm comm)
+{
+    struct ms__comm *c = ms__hmap_del(&ms.comms, MS_KEY(comm)), **p;
+
+    if (!c)
+        return;
+    for (p = &ms.comm_list; *p != c; p = &(*p)->next)
+        ;
+    *p = c->next;
+    if (ms.last_c == c) {
+        ms.last_comm = ms.world->handle;
+        ms.last_c = ms.world;
+    }
+    comm_destroy(c);
+}
+
+int ms__comm_init(void)
+{
+    ms.world = comm_add(MPI_COMM_WORLD, 1, 0, 0, 0);
+    ms.self = comm_add(MPI_COMM_SELF, 2, 0, 1, 0);
+    ms.last_comm = MPI_COMM_WORLD;
+    ms.last_c = ms.world;
+    return 0;
+}
+
+void ms__comm_fini(void)
+{
+    while (ms.comm_list) {
+        struct ms__comm *c = ms.comm_list;
+        ms.comm_list = c->next;
+        comm_destroy(c);
+    }
+    ms__hmap_free(&ms.comms);
+    ms.last_comm = MPI_COMM_NULL;
+    ms.last_c = NULL;
+}

@@ -1,0 +1,416 @@
+/* Library matching: the slow path of every receive, probe and wait.
+ *
+ * Every application receive becomes a `held` entry appended to one list in
+ * posting order; progress() hands each arriving message (from the queue
+ * first, else found with MPI_Improbe) to the earliest held entry it
+ * matches, and receives it with MPI_Mrecv straight into that entry's
+ * buffer.  So the library knows each message's exact position in its
+ * stream, and MPI's matching order (non-overtaking, posting order) holds. */
+#include <sched.h>
+#include <stdlib.h>
+
+#include "pmpi/pmpi.h"
+
+static int matches(const struct ms__held *h, struct ms__comm *c, int source,
+                   int tag)
+{
+    return h->c == c && (h->source == MPI_ANY_SOURCE || h->source == source) &&
+           (h->tag == MPI_ANY_TAG || h->tag == tag);
+}
+
+static void held_append(struct ms__held *h)
+{
+    h->next = NULL;
+    if (ms.held_tail)
+        ms.held_tail->next = h;
+    else
+        ms.held_head = h;
+    ms.held_tail = h;
+    ms.nheld++;
+    ms__update_slow();
+}
+
+static void held_unlink(struct ms__held *h)
+{
+    struct ms__held **p, *prev = NULL;
+
+    for (p = &ms.held_head; *p && *p != h; prev = *p, p = &(*p)->next)
+        ;
+    if (!*p)
+        return;
+    *p = h->next;
+    if (ms.held_tail == h)
+        ms.held_tail = prev;
+    h->next = NULL;
+}
+
+static void set_empty_status(MPI_Status *st)
+{
+    /* What MPI returns for a receive from MPI_PROC_NULL. */
+    st->MPI_SOURCE = MPI_PROC_NULL;
+    st->MPI_TAG = MPI_ANY_TAG;
+    st->MPI_ERROR = MPI_SUCCESS;
+    PMPI_Status_set_elements(st, MPI_BYTE, 0);
+    PMPI_Status_set_cancelled(st, 0);
+}
+
+/* h has its message.  A started persistent receive stays counted in
+ * ms.nheld (keeping the slow path on) until the application collects it
+ * with a wait or test: MPI itself knows nothing of its completion. */
+static void finish(struct ms__held *h)
+{
+    h->done = 1;
+    held_unlink(h);
+    if (h->req && h->req->kind == MS_REQ_PRECV)
+        return;
+    ms.nheld--;
+    ms__update_slow();
+    if (h->req)
+        PMPI_Grequest_complete(h->req->handle);
+}
+
+void ms__held_cancel(struct ms__held *h)
+{
+    if (h->done)
+        return;
+    h->cancelled = 1;
+    set_empty_status(&h->status);
+    finish(h);
+}
+
+/* Receive queued message q into h. */
+static void deliver_queued(struct ms__held *h, struct ms__qmsg *q,
+                           struct ms__qmsg *prev)
+{
+    int rc, n = 0;
+
+    ms__queue_unlink(h->c, q, prev);
+    rc = PMPI_Recv(h->buf, h->count, h->dt, 0, q->selftag, ms.qcomm,
+                   &h->status);
+    h->status.MPI_SOURCE = q->source;
+    h->status.MPI_TAG = q->tag;
+    h->status.MPI_ERROR = rc;
+    if (!q->counted) {
+        uint64_t pos = ms__count_recv(h->c, q->source, q->tag);
+        if (ms.window && rc == MPI_SUCCESS) {
+            PMPI_Get_count(&h->status, h->dt, &n);
+            ms__core_matched(h->c, q->source, q->tag, pos, h->buf, n, h->dt);
+        }
+    }
+    ms__queue_release(q);
+    finish(h);
+}
+
+/* Receive the matched network message into h. */
+static void deliver_message(struct ms__held *h, MPI_Message *msg)
+{
+    int n = 0;
+
+    h->status.MPI_ERROR = PMPI_Mrecv(h->buf, h->count, h->dt, msg,
+                                     &h->status);
+    if (h->status.MPI_ERROR == MPI_SUCCESS)
+        PMPI_Get_count(&h->status, h->dt, &n);
+    ms__matched(h->c, &h->status, h->buf, n == MPI_UNDEFINED ? 0 : n, h->dt);
+    finish(h);
+}
+
+/* The earliest held receive that matches (c, source, tag). */
+static struct ms__held *earliest(struct ms__comm *c, int source, int tag)
+{
+    struct ms__held *h;
+
+    for (h = ms.held_head; h && !matches(h, c, source, tag); h = h->next)
+        ;
+    return h;
+}
+
+/* Give one available message to the held receive it belongs to.
+ * Returns 1 when a message was delivered. */
+static int step(struct ms__held *h)
+{
+    struct ms__qmsg *q, *prev;
+    MPI_Message msg;
+    MPI_Status st;
+    int flag = 0;
+
+    if (h->source == MPI_PROC_NULL) {
+        set_empty_status(&h->status);
+        finish(h);
+        return 1;
+    }
+    q = ms__queue_find(h->c, h->source, h->tag, &prev);
+    if (q) {
+        deliver_queued(earliest(h->c, q->source, q->tag), q, prev);
+        return 1;
+    }
+    PMPI_Improbe(h->source, h->tag, h->c->handle, &flag, &msg, &st);
+    if (!flag)
+        return 0;
+    deliver_message(earliest(h->c, st.MPI_SOURCE, st.MPI_TAG), &msg);
+    return 1;
+}
+
+static void progress_held(void)
+{
+    struct ms__held *h;
+
+restart:
+    for (h = ms.held_head; h; h = h->next)
+        if (step(h))
+            goto restart; /* the list changed */
+}
+
+static int in_progress;
+
+void ms__progress(void)
+{
+    struct ms__req **zp;
+
+    if (in_progress)
+        return;
+    in_progress = 1;
+    progress_held();
+    ms__core_poll();
+    progress_held(); /* drains may have queued messages */
+    for (zp = &ms.zombies; *zp;) {
+        struct ms__req *r = *zp, *next = r->next;
+        int persistent = r->kind == MS_REQ_PSEND || r->kind == MS_REQ_PRECV;
+        MPI_Status st;
+        int flag = 0;
+
+        ms__test_one(&r->handle, &flag, &st);
+        if (!flag) {
+            zp = &r->next;
+            continue;
+        }
+        *zp = next; /* a non-persistent one was forgotten by the test */
+        if (persistent) {
+            PMPI_Request_free(&r->handle);
+            ms__req_forget(r);
+        }
+    }
+    in_progress = 0;
+}
+
+static void idle(void)
+{
+    sched_yield();
+}
+
+int ms__slow_recv(void *buf, int count, MPI_Datatype dt, int source, int tag,
+                  struct ms__comm *c, MPI_Status *st)
+{
+    struct ms__held h = {.buf = buf, .count = count, .dt = dt,
+                         .source = source, .tag = tag, .c = c};
+
+    held_append(&h);
+    for (;;) {
+        ms__progress();
+        if (h.done)
+            break;
+        idle();
+    }
+    if (st != MPI_STATUS_IGNORE)
+        *st = h.status;
+    if (h.status.MPI_ERROR != MPI_SUCCESS)
+        return PMPI_Comm_call_errhandler(c->handle, h.status.MPI_ERROR),
+               h.status.MPI_ERROR;
+    return MPI_SUCCESS;
+}
+
+/* Generalized-request callbacks of a held nonblocking receive. */
+static int greq_query(void *extra, MPI_Status *st)
+{
+    struct ms__held *h = extra;
+
+    *st = h->status;
+    PMPI_Status_set_cancelled(st, h->cancelled);
+    return h->cancelled ? MPI_SUCCESS : h->status.MPI_ERROR;
+}
+
+static int greq_free(void *extra)
+{
+    free(extra);
+    return MPI_SUCCESS;
+}
+
+static int greq_cancel(void *extra, int complete)
+{
+    struct ms__held *h = extra;
+
+    if (!complete)
+        ms__held_cancel(h);
+    return MPI_SUCCESS;
+}
+
+int ms__slow_irecv(void *buf, int count, MPI_Datatype dt, int source, int tag,
+                   struct ms__comm *c, MPI_Request *req)
+{
+    struct ms__held *h = calloc(1, sizeof *h);
+    int rc;
+
+    if (!h)
+        return MPI_ERR_NO_MEM;
+    *h = (struct ms__held){.buf = buf, .count = count, .dt = dt,
+                           .source = source, .tag = tag, .c = c};
+    rc = PMPI_Grequest_start(greq_query, greq_free, greq_cancel, h, req);
+    if (rc != MPI_SUCCESS) {
+        free(h);
+        return rc;
+    }
+    h->req = ms__req_new(*req, MS_REQ_HELD, c);
+    h->req->held = h;
+    held_append(h);
+    ms__progress();
+    return MPI_SUCCESS;
+}
+
+int ms__slow_start_precv(struct ms__req *r)
+{
+    struct ms__held *h = calloc(1, sizeof *h);
+
+    if (!h)
+        return MPI_ERR_NO_MEM;
+    *h = (struct ms__held){.buf = r->buf, .count = r->count, .dt = r->dt,
+                           .source = r->peer, .tag = r->tag, .c = r->c};
+    r->held = h;
+    r->active = 1;
+    ms.npending++;
+    held_append(h);
+    ms__progress();
+    return MPI_SUCCESS;
+}
+
+int ms__test_one(MPI_Request *req, int *flag, MPI_Status *st)
+{
+    struct ms__req *r;
+    int rc;
+
+    if (*req == MPI_REQUEST_NULL) {
+        *flag = 1;
+        set_empty_status(st);
+        return MPI_SUCCESS;
+    }
+    r = ms__req_get(*req);
+    if (r && r->kind == MS_REQ_PRECV && r->held) {
+        struct ms__held *h = r->held;
+        *flag = h->done;
+        if (!h->done)
+            return MPI_SUCCESS;
+        *st = h->status;
+        PMPI_Status_set_cancelled(st, h->cancelled);
+        ms__req_completed(r, st); /* clears r->held */
+        free(h);
+        ms.nheld--;
+        ms__update_slow();
+        return st->MPI_ERROR;
+    }
+    if (r && r->kind == MS_REQ_PRECV && !r->active) {
+        /* Inactive persistent request: complete, empty status. */
+        *flag = 1;
+        set_empty_status(st);
+        return MPI_SUCCESS;
+    }
+    rc = PMPI_Test(req, flag, st);
+    if (*flag && r) {
+        ms__req_completed(r, st);
+        if (r->kind != MS_REQ_PSEND && r->kind != MS_REQ_PRECV)
+            ms__req_forget(r);
+    }
+    return rc;
+}
+
+int ms__slow_wait(MPI_Request *req, MPI_Status *st)
+{
+    int flag = 0, rc;
+
+    for (;;) {
+        ms__progress();
+        rc = ms__test_one(req, &flag, st);
+        if (flag || rc != MPI_SUCCESS)
+            return rc;
+        idle();
+    }
+}
+
+int ms__slow_probe(int source, int tag, struct ms__comm *c, int blocking,
+                   int *flag, MPI_Status *st)
+{
+    struct ms__qmsg *q, *prev;
+
+    for (;;) {
+        ms__progress();
+        *flag = 0;
+        if (source == MPI_PROC_NULL) {
+            set_empty_status(st);
+            *flag = 1;
+            return MPI_SUCCESS;
+        }
+        q = ms__queue_find(c, source, tag, &prev);
+        if (q) {
+            PMPI_Probe(0, q->selftag, ms.qcomm, st);
+            st->MPI_SOURCE = q->source;
+            st->MPI_TAG = q->tag;
+            *flag = 1;
+            return MPI_SUCCESS;
+        }
+        PMPI_Iprobe(source, tag, c->handle, flag, st);
+        /* A message an earlier held receive matches is not there for a
+         * probe: let progress deliver it first. */
+        if (*flag && !earliest(c, st->MPI_SOURCE, st->MPI_TAG))
+            return MPI_SUCCESS;
+        *flag = 0;
+        if (!blocking)
+            return MPI_SUCCESS;
+        idle();
+    }
+}
+
+int ms__slow_mprobe(int source, int tag, struct ms__comm *c, int blocking,
+                    int *flag, MPI_Message *msg, MPI_Status *st)
+{
+    struct ms__qmsg *q, *prev;
+    struct ms__mmsg *m;
+
+    for (;;) {
+        ms__progress();
+        *flag = 0;
+        if (source == MPI_PROC_NULL) {
+            set_empty_status(st);
+            *msg = MPI_MESSAGE_NO_PROC;
+            *flag = 1;
+            return MPI_SUCCESS;
+        }
+        q = ms__queue_find(c, source, tag, &prev);
+        if (q) {
+            ms__queue_unlink(c, q, prev);
+            PMPI_Mprobe(0, q->selftag, ms.qcomm, msg, st);
+            st->MPI_SOURCE = q->source;
+            st->MPI_TAG = q->tag;
+            break;
+        }
+        PMPI_Improbe(source, tag, c->handle, flag, msg, st);
+        if (*flag) {
+            struct ms__held *h = earliest(c, st->MPI_SOURCE, st->MPI_TAG);
+            if (!h)
+                break;
+            deliver_message(h, msg); /* it was the earlier receive's */
+        } else if (!blocking) {
+            return MPI_SUCCESS;
+        } else {
+            idle();
+        }
+    }
+    *flag = 1;
+    m = calloc(1, sizeof *m);
+    if (!m)
+        return MPI_ERR_NO_MEM;
+    *m = (struct ms__mmsg){.handle = *msg, .c = c, .source = st->MPI_SOURCE,
+                           .tag = st->MPI_TAG, .q = q};
+    /* Matched now: counted now, unless a drain counted it already. */
+    if (!q || !q->counted)
+        m->pos = ms__count_recv(c, st->MPI_SOURCE, st->MPI_TAG);
+    ms__hmap_put(&ms.msgs, MS_KEY(*msg), m);
+    ms.nmsgs++;
+    return MPI_SUCCESS;
+}

@@ -1,0 +1,141 @@
+/* Request tracking: which application requests are pending, what each
+ * one is, and counting a receive when its request completes. */
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "pmpi/pmpi.h"
+
+struct ms__req *ms__req_new(MPI_Request handle, int kind, struct ms__comm *c)
+{
+    struct ms__req *r = ms.req_free;
+
+    if (r)
+        ms.req_free = r->next;
+    else if (!(r = malloc(sizeof *r)))
+        goto oom;
+    *r = (struct ms__req){.handle = handle, .kind = kind, .c = c,
+                          .active = 1};
+    if (ms__hmap_put(&ms.reqs, MS_KEY(handle), r) < 0)
+        goto oom;
+    ms.npending++;
+    return r;
+oom:
+    MS_ERROR("out of memory tracking a request: aborting job");
+    PMPI_Abort(MPI_COMM_WORLD, 1);
+    return NULL;
+}
+
+void ms__req_forget(struct ms__req *r)
+{
+    ms__hmap_del(&ms.reqs, MS_KEY(r->handle));
+    if (r->active)
+        ms.npending--;
+    r->next = ms.req_free;
+    ms.req_free = r;
+}
+
+void ms__req_completed(struct ms__req *r, MPI_Status *st)
+{
+    int cancelled = 0;
+
+    if (!r->active) /* inactive persistent request: empty status */
+        return;
+    r->active = 0;
+    ms.npending--;
+    if (r->kind == MS_REQ_IMRECV) {
+        ms__imrecv_done(r, st);
+        return;
+    }
+    if (r->newcomm) { /* MPI_Comm_idup */
+        ms__comm_created(r->parent, r->ordinal, 0, *r->newcomm);
+        return;
+    }
+    if (r->kind == MS_REQ_OTHER || r->kind == MS_REQ_HELD)
+        return; /* held receives were counted when the library matched */
+    if (r->held) { /* persistent receive matched by the library */
+        r->held = NULL;
+        return;
+    }
+    PMPI_Test_cancelled(st, &cancelled);
+    if (r->kind == MS_REQ_RECV || r->kind == MS_REQ_PRECV) {
+        if (!cancelled && st->MPI_SOURCE != MPI_PROC_NULL)
+            ms__matched(r->c, st, NULL, 0, MPI_DATATYPE_NULL);
+    } else if (cancelled && r->peer != MPI_PROC_NULL) {
+        /* A cancelled send never happened: undo its count. */
+        ms__stream_add(&r->c->sent[r->peer], r->tag, -1);
+    }
+}
+
+void ms__matched(struct ms__comm *c, MPI_Status *st, const void *buf,
+                 int count, MPI_Datatype dt)
+{
+    uint64_t pos;
+
+    if (st->MPI_SOURCE == MPI_PROC_NULL || st->MPI_SOURCE < 0)
+        return;
+    pos = ms__count_recv(c, st->MPI_SOURCE, st->MPI_TAG);
+    if (MS_UNLIKELY(ms.window))
+        ms__core_matched(c, st->MPI_SOURCE, st->MPI_TAG, pos, buf, count, dt);
+}
+
+MPI_Status *ms__statuses(MPI_Status *app, int n)
+{
+    if (app != MPI_STATUSES_IGNORE)
+        return app;
+    if (n > ms.nscratch) {
+        int cap = n < 64 ? 64 : n;
+        MPI_Status *p = realloc(ms.scratch, (size_t)cap * sizeof *p);
+        if (!p) {
+            MS_ERROR("out of memory for statuses: aborting job");
+            PMPI_Abort(MPI_COMM_WORLD, 1);
+        }
+        ms.scratch = p;
+        ms.nscratch = cap;
+    }
+    return ms.scratch;
+}
+
+void ms__update_slow(void)
+{
+    ms.slow = ms__cfg.libmatch || ms.active || ms.window || ms.nqueued > 0 ||
+              ms.nheld > 0;
+}
+
+static const struct {
+    unsigned bit;
+    const char *what;
+} unsup_names[] = {
+    {MS_UNSUP_RMA, "RMA windows"},
+    {MS_UNSUP_INTERCOMM, "intercommunicators"},
+    {MS_UNSUP_DYNAMIC, "dynamic processes"},
+    {MS_UNSUP_THREADS, "MPI_THREAD_MULTIPLE"},
+    {MS_UNSUP_FILE_IREQ, "nonblocking MPI-IO"},
+};
+static const char *unsup_calls[8];
+
+void ms__unsupported(unsigned bit, const char *call)
+{
+    size_t i;
+
+    if (ms.unsupported & bit)
+        return;
+    ms.unsupported |= bit;
+    for (i = 0; i < sizeof unsup_names / sizeof *unsup_names; i++)
+        if (unsup_names[i].bit == bit) {
+            unsup_calls[i] = call;
+            MS_INFO("%s used (%s): snapshots of this job will be refused",
+                    unsup_names[i].what, call);
+        }
+}
+
+void ms__unsupported_text(char *buf, size_t n)
+{
+    size_t i, len = 0;
+
+    buf[0] = '\0';
+    for (i = 0; i < sizeof unsup_names / sizeof *unsup_names; i++)
+        if ((ms.unsupported & unsup_names[i].bit) && len < n)
+            len += (size_t)snprintf(buf + len, n - len, "%s%s (%s)",
+                                    len ? ", " : "", unsup_names[i].what,
+                                    unsup_calls[i]);
+}

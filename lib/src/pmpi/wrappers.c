@@ -1,0 +1,352 @@
+/* The regular MPI wrappers, one line per function, expanded into a few
+ * skeletons.  Compiled against mpi.h, so a wrong prototype is a compile
+ * error.  Irregular calls are in wrappers_special.c. */
+#include "pmpi/pmpi.h"
+
+/* ---- sends: counted when they start ---- */
+
+static inline void count_send(MPI_Comm comm, int dest, int tag,
+                              struct ms__comm **cp)
+{
+    struct ms__comm *c = ms__comm_get(comm);
+
+    *cp = c;
+    if (MS_LIKELY((unsigned)dest < (unsigned)c->size))
+        ms__stream_add(&c->sent[dest], tag, 1);
+}
+
+/* On the slow path a blocking send waits by polling, so that this rank
+ * keeps matching, draining and answering control traffic meanwhile. */
+static int wait_own(MPI_Request *r)
+{
+    int flag = 0, rc;
+
+    for (;;) {
+        rc = PMPI_Test(r, &flag, MPI_STATUS_IGNORE);
+        if (flag || rc != MPI_SUCCESS)
+            return rc;
+        ms__progress();
+    }
+}
+
+#define SEND_BLOCKING(X)                                                       \
+    X(Send, Isend)                                                             \
+    X(Bsend, Ibsend)                                                           \
+    X(Ssend, Issend)                                                           \
+    X(Rsend, Irsend)
+
+#define X(NAME, INAME)                                                         \
+    int MPI_##NAME(const void *buf, int count, MPI_Datatype dt, int dest,      \
+                   int tag, MPI_Comm comm)                                     \
+    {                                                                          \
+        struct ms__comm *c;                                                    \
+        MPI_Request r;                                                         \
+        int rc;                                                                \
+        count_send(comm, dest, tag, &c);                                       \
+        if (MS_LIKELY(!ms.slow))                                               \
+            return PMPI_##NAME(buf, count, dt, dest, tag, comm);               \
+        rc = PMPI_##INAME(buf, count, dt, dest, tag, comm, &r);                \
+        return rc == MPI_SUCCESS ? wait_own(&r) : rc;                          \
+    }
+SEND_BLOCKING(X)
+#undef X
+
+#define SEND_NONBLOCKING(X) X(Isend) X(Ibsend) X(Issend) X(Irsend)
+
+#define X(NAME)                                                                \
+    int MPI_##NAME(const void *buf, int count, MPI_Datatype dt, int dest,      \
+                   int tag, MPI_Comm comm, MPI_Request *req)                   \
+    {                                                                          \
+        struct ms__comm *c;                                                    \
+        struct ms__req *r;                                                     \
+        int rc;                                                                \
+        count_send(comm, dest, tag, &c);                                       \
+        rc = PMPI_##NAME(buf, count, dt, dest, tag, comm, req);                \
+        if (MS_LIKELY(rc == MPI_SUCCESS)) {                                    \
+            r = ms__req_new(*req, MS_REQ_SEND, c);                             \
+            r->peer = dest;                                                    \
+            r->tag = tag;                                                      \
+        }                                                                      \
+        return rc;                                                             \
+    }
+SEND_NONBLOCKING(X)
+#undef X
+
+#define SEND_PERSISTENT(X) X(Send_init) X(Bsend_init) X(Ssend_init) X(Rsend_init)
+
+#define X(NAME)                                                                \
+    int MPI_##NAME(const void *buf, int count, MPI_Datatype dt, int dest,      \
+                   int tag, MPI_Comm comm, MPI_Request *req)                   \
+    {                                                                          \
+        struct ms__comm *c = ms__comm_get(comm);                               \
+        struct ms__req *r;                                                     \
+        int rc = PMPI_##NAME(buf, count, dt, dest, tag, comm, req);            \
+        if (rc == MPI_SUCCESS) {                                               \
+            r = ms__req_new(*req, MS_REQ_PSEND, c);                            \
+            r->active = 0;                                                     \
+            ms.npending--;                                                     \
+            r->peer = dest;                                                    \
+            r->tag = tag;                                                      \
+        }                                                                      \
+        return rc;                                                             \
+    }
+SEND_PERSISTENT(X)
+#undef X
+
+/* ---- collectives: counted per communicator when they start ----
+ * X(name, (prototype), (arguments), comm) */
+#define COLL_BLOCKING(X)                                                       \
+    X(Barrier, (MPI_Comm comm), (comm))                                        \
+    X(Bcast, (void *b, int n, MPI_Datatype t, int root, MPI_Comm comm),        \
+      (b, n, t, root, comm))                                                   \
+    X(Gather,                                                                  \
+      (const void *sb, int sn, MPI_Datatype st, void *rb, int rn,              \
+       MPI_Datatype rt, int root, MPI_Comm comm),                              \
+      (sb, sn, st, rb, rn, rt, root, comm))                                    \
+    X(Gatherv,                                                                 \
+      (const void *sb, int sn, MPI_Datatype st, void *rb, const int *rn,       \
+       const int *d, MPI_Datatype rt, int root, MPI_Comm comm),                \
+      (sb, sn, st, rb, rn, d, rt, root, comm))                                 \
+    X(Scatter,                                                                 \
+      (const void *sb, int sn, MPI_Datatype st, void *rb, int rn,              \
+       MPI_Datatype rt, int root, MPI_Comm comm),                              \
+      (sb, sn, st, rb, rn, rt, root, comm))                                    \
+    X(Scatterv,                                                                \
+      (const void *sb, const int *sn, const int *d, MPI_Datatype st, void *rb, \
+       int rn, MPI_Datatype rt, int root, MPI_Comm comm),                      \
+      (sb, sn, d, st, rb, rn, rt, root, comm))                                 \
+    X(Allgather,                                                               \
+      (const void *sb, int sn, MPI_Datatype st, void *rb, int rn,              \
+       MPI_Datatype rt, MPI_Comm comm),                                        \
+      (sb, sn, st, rb, rn, rt, comm))                                          \
+    X(Allgatherv,                                                              \
+      (const void *sb, int sn, MPI_Datatype st, void *rb, const int *rn,       \
+       const int *d, MPI_Datatype rt, MPI_Comm comm),                          \
+      (sb, sn, st, rb, rn, d, rt, comm))                                       \
+    X(Alltoall,                                                                \
+      (const void *sb, int sn, MPI_Datatype st, void *rb, int rn,              \
+       MPI_Datatype rt, MPI_Comm comm),                                        \
+      (sb, sn, st, rb, rn, rt, comm))                                          \
+    X(Alltoallv,                                                               \
+      (const void *sb, const int *sn, const int *sd, MPI_Datatype st,          \
+       void *rb, const int *rn, const int *rd, MPI_Datatype rt,                \
+       MPI_Comm comm),                                                         \
+      (sb, sn, sd, st, rb, rn, rd, rt, comm))                                  \
+    X(Alltoallw,                                                               \
+      (const void *sb, const int *sn, const int *sd, const MPI_Datatype *st,   \
+       void *rb, const int *rn, const int *rd, const MPI_Datatype *rt,         \
+       MPI_Comm comm),                                                         \
+      (sb, sn, sd, st, rb, rn, rd, rt, comm))                                  \
+    X(Reduce,                                                                  \
+      (const void *sb, void *rb, int n, MPI_Datatype t, MPI_Op op, int root,   \
+       MPI_Comm comm),                                                         \
+      (sb, rb, n, t, op, root, comm))                                          \
+    X(Allreduce,                                                               \
+      (const void *sb, void *rb, int n, MPI_Datatype t, MPI_Op op,             \
+       MPI_Comm comm),                                                         \
+      (sb, rb, n, t, op, comm))                                                \
+    X(Reduce_scatter,                                                          \
+      (const void *sb, void *rb, const int *rn, MPI_Datatype t, MPI_Op op,     \
+       MPI_Comm comm),                                                         \
+      (sb, rb, rn, t, op, comm))                                               \
+    X(Reduce_scatter_block,                                                    \
+      (const void *sb, void *rb, int n, MPI_Datatype t, MPI_Op op,             \
+       MPI_Comm comm),                                                         \
+      (sb, rb, n, t, op, comm))                                                \
+    X(Scan,                                                                    \
+      (const void *sb, void *rb, int n, MPI_Datatype t, MPI_Op op,             \
+       MPI_Comm comm),                                                         \
+      (sb, rb, n, t, op, comm))                                                \
+    X(Exscan,                                                                  \
+      (const void *sb, void *rb, int n, MPI_Datatype t, MPI_Op op,             \
+       MPI_Comm comm),                                                         \
+      (sb, rb, n, t, op, comm))                                                \
+    X(Neighbor_allgather,                                                      \
+      (const void *sb, int sn, MPI_Datatype st, void *rb, int rn,              \
+       MPI_Datatype rt, MPI_Comm comm),                                        \
+      (sb, sn, st, rb, rn, rt, comm))                                          \
+    X(Neighbor_allgatherv,                                                     \
+      (const void *sb, int sn, MPI_Datatype st, void *rb, const int *rn,       \
+       const int *d, MPI_Datatype rt, MPI_Comm comm),                          \
+      (sb, sn, st, rb, rn, d, rt, comm))                                       \
+    X(Neighbor_alltoall,                                                       \
+      (const void *sb, int sn, MPI_Datatype st, void *rb, int rn,              \
+       MPI_Datatype rt, MPI_Comm comm),                                        \
+      (sb, sn, st, rb, rn, rt, comm))                                          \
+    X(Neighbor_alltoallv,                                                      \
+      (const void *sb, const int *sn, const int *sd, MPI_Datatype st,          \
+       void *rb, const int *rn, const int *rd, MPI_Datatype rt,                \
+       MPI_Comm comm),                                                         \
+      (sb, sn, sd, st, rb, rn, rd, rt, comm))                                  \
+    X(Neighbor_alltoallw,                                                      \
+      (const void *sb, const int *sn, const MPI_Aint *sd,                      \
+       const MPI_Datatype *st, void *rb, const int *rn, const MPI_Aint *rd,    \
+       const MPI_Datatype *rt, MPI_Comm comm),                                 \
+      (sb, sn, sd, st, rb, rn, rd, rt, comm))
+
+#define X(NAME, PROTO, ARGS)                                                   \
+    int MPI_##NAME PROTO                                                       \
+    {                                                                          \
+        ms__comm_get(comm)->ncoll++;                                           \
+        return PMPI_##NAME ARGS;                                               \
+    }
+COLL_BLOCKING(X)
+#undef X
+
+/* Nonblocking collectives: the same prototypes plus a request. */
+#define COLL_NONBLOCKING(X)                                                    \
+    X(Ibarrier, (MPI_Comm comm, MPI_Request *req), (comm, req))                \
+    X(Ibcast,                                                                  \
+      (void *b, int n, MPI_Datatype t, int root, MPI_Comm comm,                \
+       MPI_Request *req),                                                      \
+      (b, n, t, root, comm, req))                                              \
+    X(Igather,                                                                 \
+      (const void *sb, int sn, MPI_Datatype st, void *rb, int rn,              \
+       MPI_Datatype rt, int root, MPI_Comm comm, MPI_Request *req),            \
+      (sb, sn, st, rb, rn, rt, root, comm, req))                               \
+    X(Igatherv,                                                                \
+      (const void *sb, int sn, MPI_Datatype st, void *rb, const int *rn,       \
+       const int *d, MPI_Datatype rt, int root, MPI_Comm comm,                 \
+       MPI_Request *req),                                                      \
+      (sb, sn, st, rb, rn, d, rt, root, comm, req))                            \
+    X(Iscatter,                                                                \
+      (const void *sb, int sn, MPI_Datatype st, void *rb, int rn,              \
+       MPI_Datatype rt, int root, MPI_Comm comm, MPI_Request *req),            \
+      (sb, sn, st, rb, rn, rt, root, comm, req))                               \
+    X(Iscatterv,                                                               \
+      (const void *sb, const int *sn, const int *d, MPI_Datatype st, void *rb, \
+       int rn, MPI_Datatype rt, int root, MPI_Comm comm, MPI_Request *req),    \
+      (sb, sn, d, st, rb, rn, rt, root, comm, req))                            \
+    X(Iallgather,                                                              \
+      (const void *sb, int sn, MPI_Datatype st, void *rb, int rn,              \
+       MPI_Datatype rt, MPI_Comm comm, MPI_Request *req),                      \
+      (sb, sn, st, rb, rn, rt, comm, req))                                     \
+    X(Iallgatherv,                                                             \
+      (const void *sb, int sn, MPI_Datatype st, void *rb, const int *rn,       \
+       const int *d, MPI_Datatype rt, MPI_Comm comm, MPI_Request *req),        \
+      (sb, sn, st, rb, rn, d, rt, comm, req))                                  \
+    X(Ialltoall,                                                               \
+      (const void *sb, int sn, MPI_Datatype st, void *rb, int rn,              \
+       MPI_Datatype rt, MPI_Comm comm, MPI_Request *req),                      \
+      (sb, sn, st, rb, rn, rt, comm, req))                                     \
+    X(Ialltoallv,                                                              \
+      (const void *sb, const int *sn, const int *sd, MPI_Datatype st,          \
+       void *rb, const int *rn, const int *rd, MPI_Datatype rt,                \
+       MPI_Comm comm, MPI_Request *req),                                       \
+      (sb, sn, sd, st, rb, rn, rd, rt, comm, req))                             \
+    X(Ialltoallw,                                                              \
+      (const void *sb, const int *sn, const int *sd, const MPI_Datatype *st,   \
+       void *rb, const int *rn, const int *rd, const MPI_Datatype *rt,         \
+       MPI_Comm comm, MPI_Request *req),                                       \
+      (sb, sn, sd, st, rb, rn, rd, rt, comm, req))                             \
+    X(Ireduce,                                                                 \
+      (const void *sb, void *rb, int n, MPI_Datatype t, MPI_Op op, int root,   \
+       MPI_Comm comm, MPI_Request *req),                                       \
+      (sb, rb, n, t, op, root, comm, req))                                     \
+    X(Iallreduce,                                                              \
+      (const void *sb, void *rb, int n, MPI_Datatype t, MPI_Op op,             \
+       MPI_Comm comm, MPI_Request *req),                                       \
+      (sb, rb, n, t, op, comm, req))                                           \
+    X(Ireduce_scatter,                                                         \
+      (const void *sb, void *rb, const int *rn, MPI_Datatype t, MPI_Op op,     \
+       MPI_Comm comm, MPI_Request *req),                                       \
+      (sb, rb, rn, t, op, comm, req))                                          \
+    X(Ireduce_scatter_block,                                                   \
+      (const void *sb, void *rb, int n, MPI_Datatype t, MPI_Op op,             \
+       MPI_Comm comm, MPI_Request *req),                                       \
+      (sb, rb, n, t, op, comm, req))                                           \
+    X(Iscan,                                                                   \
+      (const void *sb, void *rb, int n, MPI_Datatype t, MPI_Op op,             \
+       MPI_Comm comm, MPI_Request *req),                                       \
+      (sb, rb, n, t, op, comm, req))                                           \
+    X(Iexscan,                                                                 \
+      (const void *sb, void *rb, int n, MPI_Datatype t, MPI_Op op,             \
+       MPI_Comm comm, MPI_Request *req),                                       \
+      (sb, rb, n, t, op, comm, req))                                           \
+    X(Ineighbor_allgather,                                                     \
+      (const void *sb, int sn, MPI_Datatype st, void *rb, int rn,              \
+       MPI_Datatype rt, MPI_Comm comm, MPI_Request *req),                      \
+      (sb, sn, st, rb, rn, rt, comm, req))                                     \
+    X(Ineighbor_allgatherv,                                                    \
+      (const void *sb, int sn, MPI_Datatype st, void *rb, const int *rn,       \
+       const int *d, MPI_Datatype rt, MPI_Comm comm, MPI_Request *req),        \
+      (sb, sn, st, rb, rn, d, rt, comm, req))                                  \
+    X(Ineighbor_alltoall,                                                      \
+      (const void *sb, int sn, MPI_Datatype st, void *rb, int rn,              \
+       MPI_Datatype rt, MPI_Comm comm, MPI_Request *req),                      \
+      (sb, sn, st, rb, rn, rt, comm, req))                                     \
+    X(Ineighbor_alltoallv,                                                     \
+      (const void *sb, const int *sn, const int *sd, MPI_Datatype st,          \
+       void *rb, const int *rn, const int *rd, MPI_Datatype rt,                \
+       MPI_Comm comm, MPI_Request *req),                                       \
+      (sb, sn, sd, st, rb, rn, rd, rt, comm, req))                             \
+    X(Ineighbor_alltoallw,                                                     \
+      (const void *sb, const int *sn, const MPI_Aint *sd,                      \
+       const MPI_Datatype *st, void *rb, const int *rn, const MPI_Aint *rd,    \
+       const MPI_Datatype *rt, MPI_Comm comm, MPI_Request *req),               \
+      (sb, sn, sd, st, rb, rn, rd, rt, comm, req))
+
+#define X(NAME, PROTO, ARGS)                                                   \
+    int MPI_##NAME PROTO                                                       \
+    {                                                                          \
+        struct ms__comm *c = ms__comm_get(comm);                               \
+        int rc;                                                                \
+        c->ncoll++;                                                            \
+        rc = PMPI_##NAME ARGS;                                                 \
+        if (rc == MPI_SUCCESS)                                                 \
+            ms__req_new(*req, MS_REQ_OTHER, c);                                \
+        return rc;                                                             \
+    }
+COLL_NONBLOCKING(X)
+#undef X
+
+/* ---- calls mpisnap does not support yet: they work, and a snapshot
+ * request is refused naming them ---- */
+#define UNSUPPORTED(X)                                                         \
+    X(Win_create,                                                              \
+      (void *b, MPI_Aint size, int du, MPI_Info info, MPI_Comm comm,           \
+       MPI_Win *win),                                                          \
+      (b, size, du, info, comm, win), MS_UNSUP_RMA)                            \
+    X(Win_allocate,                                                            \
+      (MPI_Aint size, int du, MPI_Info info, MPI_Comm comm, void *b,           \
+       MPI_Win *win),                                                          \
+      (size, du, info, comm, b, win), MS_UNSUP_RMA)                            \
+    X(Win_allocate_shared,                                                     \
+      (MPI_Aint size, int du, MPI_Info info, MPI_Comm comm, void *b,           \
+       MPI_Win *win),                                                          \
+      (size, du, info, comm, b, win), MS_UNSUP_RMA)                            \
+    X(Win_create_dynamic, (MPI_Info info, MPI_Comm comm, MPI_Win *win),        \
+      (info, comm, win), MS_UNSUP_RMA)                                         \
+    X(Comm_spawn,                                                              \
+      (const char *cmd, char *argv[], int maxp, MPI_Info info, int root,       \
+       MPI_Comm comm, MPI_Comm *ic, int errs[]),                               \
+      (cmd, argv, maxp, info, root, comm, ic, errs), MS_UNSUP_DYNAMIC)         \
+    X(Comm_spawn_multiple,                                                     \
+      (int n, char *cmds[], char **argvs[], const int maxp[],                  \
+       const MPI_Info infos[], int root, MPI_Comm comm, MPI_Comm *ic,          \
+       int errs[]),                                                            \
+      (n, cmds, argvs, maxp, infos, root, comm, ic, errs), MS_UNSUP_DYNAMIC)   \
+    X(Comm_connect,                                                            \
+      (const char *port, MPI_Info info, int root, MPI_Comm comm,               \
+       MPI_Comm *ic),                                                          \
+      (port, info, root, comm, ic), MS_UNSUP_DYNAMIC)                          \
+    X(Comm_accept,                                                             \
+      (const char *port, MPI_Info info, int root, MPI_Comm comm,               \
+       MPI_Comm *ic),                                                          \
+      (port, info, root, comm, ic), MS_UNSUP_DYNAMIC)
+
+#define X(NAME, PROTO, ARGS, BIT)                                              \
+    int MPI_##NAME PROTO                                                       \
+    {                                                                          \
+        ms__comm_get(comm)->ncoll++;                                           \
+        ms__unsupported(BIT, "MPI_" #NAME);                                    \
+        return PMPI_##NAME ARGS;                                               \
+    }
+UNSUPPORTED(X)
+#undef X
+
+int MPI_Comm_join(int fd, MPI_Comm *ic)
+{
+    ms__unsupported(MS_UNSUP_DYNAMIC, "MPI_Comm_join");
+    return PMPI_Comm_join(fd, ic);
+}

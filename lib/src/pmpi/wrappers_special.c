@@ -1,0 +1,648 @@
+/* Wrappers written by hand: receives, probes, completion, persistent
+ * requests.  Each has a fast path (count around the PMPI call) and, when
+ * ms.slow is set, hands the call to library matching (match.c). */
+#include <sched.h>
+#include <stdlib.h>
+
+#include "pmpi/pmpi.h"
+
+/* ---- receives ---- */
+
+int MPI_Recv(void *buf, int count, MPI_Datatype dt, int source, int tag,
+             MPI_Comm comm, MPI_Status *status)
+{
+    struct ms__comm *c = ms__comm_get(comm);
+    MPI_Status tmp, *st = status == MPI_STATUS_IGNORE ? &tmp : status;
+    int rc;
+
+    if (MS_UNLIKELY(ms.slow))
+        return ms__slow_recv(buf, count, dt, source, tag, c, status);
+    rc = PMPI_Recv(buf, count, dt, source, tag, comm, st);
+    if (MS_LIKELY((unsigned)st->MPI_SOURCE < (unsigned)c->size))
+        ms__count_recv(c, st->MPI_SOURCE, st->MPI_TAG);
+    return rc;
+}
+
+int MPI_Irecv(void *buf, int count, MPI_Datatype dt, int source, int tag,
+              MPI_Comm comm, MPI_Request *req)
+{
+    struct ms__comm *c = ms__comm_get(comm);
+    int rc;
+
+    if (MS_UNLIKELY(ms.slow))
+        return ms__slow_irecv(buf, count, dt, source, tag, c, req);
+    rc = PMPI_Irecv(buf, count, dt, source, tag, comm, req);
+    if (MS_LIKELY(rc == MPI_SUCCESS))
+        ms__req_new(*req, MS_REQ_RECV, c);
+    return rc;
+}
+
+static int wait_internal(MPI_Request *r)
+{
+    int flag = 0, rc;
+
+    for (;;) {
+        rc = PMPI_Test(r, &flag, MPI_STATUS_IGNORE);
+        if (flag || rc != MPI_SUCCESS)
+            return rc;
+        ms__progress();
+    }
+}
+
+int MPI_Sendrecv(const void *sbuf, int scount, MPI_Datatype sdt, int dest,
+                 int stag, void *rbuf, int rcount, MPI_Datatype rdt,
+                 int source, int rtag, MPI_Comm comm, MPI_Status *status)
+{
+    struct ms__comm *c = ms__comm_get(comm);
+    MPI_Status tmp, *st = status == MPI_STATUS_IGNORE ? &tmp : status;
+    MPI_Request sreq;
+    int rc;
+
+    if ((unsigned)dest < (unsigned)c->size)
+        ms__stream_add(&c->sent[dest], stag, 1);
+    if (MS_UNLIKELY(ms.slow)) {
+        rc = PMPI_Isend(sbuf, scount, sdt, dest, stag, comm, &sreq);
+        if (rc != MPI_SUCCESS)
+            return rc;
+        rc = ms__slow_recv(rbuf, rcount, rdt, source, rtag, c, status);
+        wait_internal(&sreq);
+        return rc;
+    }
+    rc = PMPI_Sendrecv(sbuf, scount, sdt, dest, stag, rbuf, rcount, rdt,
+                       source, rtag, comm, st);
+    if ((unsigned)st->MPI_SOURCE < (unsigned)c->size)
+        ms__count_recv(c, st->MPI_SOURCE, st->MPI_TAG);
+    return rc;
+}
+
+int MPI_Sendrecv_replace(void *buf, int count, MPI_Datatype dt, int dest,
+                         int stag, int source, int rtag, MPI_Comm comm,
+                         MPI_Status *status)
+{
+    struct ms__comm *c = ms__comm_get(comm);
+    MPI_Status tmp, *st = status == MPI_STATUS_IGNORE ? &tmp : status;
+    MPI_Request sreq;
+    void *packed;
+    int rc, size = 0, pos = 0;
+
+    if ((unsigned)dest < (unsigned)c->size)
+        ms__stream_add(&c->sent[dest], stag, 1);
+    if (MS_UNLIKELY(ms.slow)) {
+        /* Send a packed copy, so the receive may overwrite buf at once. */
+        PMPI_Pack_size(count, dt, comm, &size);
+        packed = malloc(size ? (size_t)size : 1);
+        if (!packed)
+            return MPI_ERR_NO_MEM;
+        PMPI_Pack(buf, count, dt, packed, size, &pos, comm);
+        rc = PMPI_Isend(packed, pos, MPI_PACKED, dest, stag, comm, &sreq);
+        if (rc == MPI_SUCCESS) {
+            rc = ms__slow_recv(buf, count, dt, source, rtag, c, status);
+            wait_internal(&sreq);
+        }
+        free(packed);
+        return rc;
+    }
+    rc = PMPI_Sendrecv_replace(buf, count, dt, dest, stag, source, rtag, comm,
+                               st);
+    if ((unsigned)st->MPI_SOURCE < (unsigned)c->size)
+        ms__count_recv(c, st->MPI_SOURCE, st->MPI_TAG);
+    return rc;
+}
+
+int MPI_Recv_init(void *buf, int count, MPI_Datatype dt, int source, int tag,
+                  MPI_Comm comm, MPI_Request *req)
+{
+    struct ms__comm *c = ms__comm_get(comm);
+    struct ms__req *r;
+    int rc = PMPI_Recv_init(buf, count, dt, source, tag, comm, req);
+
+    if (rc == MPI_SUCCESS) {
+        r = ms__req_new(*req, MS_REQ_PRECV, c);
+        r->active = 0;
+        ms.npending--;
+        r->peer = source;
+        r->tag = tag;
+        r->buf = buf;
+        r->count = count;
+        r->dt = dt;
+    }
+    return rc;
+}
+
+int MPI_Start(MPI_Request *req)
+{
+    struct ms__req *r = ms__req_get(*req);
+
+    if (!r)
+        return PMPI_Start(req);
+    if (r->kind == MS_REQ_PRECV && ms.slow)
+        return ms__slow_start_precv(r);
+    if (r->kind == MS_REQ_PSEND && (unsigned)r->peer < (unsigned)r->c->size)
+        ms__stream_add(&r->c->sent[r->peer], r->tag, 1);
+    r->active = 1;
+    ms.npending++;
+    return PMPI_Start(req);
+}
+
+int MPI_Startall(int n, MPI_Request reqs[])
+{
+    int i, rc;
+
+    for (i = 0; i < n; i++)
+        if ((rc = MPI_Start(&reqs[i])) != MPI_SUCCESS)
+            return rc;
+    return MPI_SUCCESS;
+}
+
+/* ---- probes and matched receives ---- */
+
+int MPI_Probe(int source, int tag, MPI_Comm comm, MPI_Status *status)
+{
+    MPI_Status tmp;
+    int flag;
+
+    if (MS_UNLIKELY(ms.slow))
+        return ms__slow_probe(source, tag, ms__comm_get(comm), 1, &flag,
+                              status == MPI_STATUS_IGNORE ? &tmp : status);
+    return PMPI_Probe(source, tag, comm, status);
+}
+
+int MPI_Iprobe(int source, int tag, MPI_Comm comm, int *flag,
+               MPI_Status *status)
+{
+    MPI_Status tmp;
+
+    if (MS_UNLIKELY(ms.slow))
+        return ms__slow_probe(source, tag, ms__comm_get(comm), 0, flag,
+                              status == MPI_STATUS_IGNORE ? &tmp : status);
+    return PMPI_Iprobe(source, tag, comm, flag, status);
+}
+
+/* A message matched by a probe counts as received now. */
+static void track_message(struct ms__comm *c, MPI_Message msg,
+                          MPI_Status *st)
+{
+    struct ms__mmsg *m;
+
+    if (msg == MPI_MESSAGE_NO_PROC || msg == MPI_MESSAGE_NULL)
+        return;
+    m = calloc(1, sizeof *m);
+    if (!m || ms__hmap_put(&ms.msgs, MS_KEY(msg), m) < 0) {
+        MS_ERROR("out of memory tracking a matched message: aborting job");
+        PMPI_Abort(MPI_COMM_WORLD, 1);
+    }
+    *m = (struct ms__mmsg){.handle = msg, .c = c, .source = st->MPI_SOURCE,
+                           .tag = st->MPI_TAG};
+    m->pos = ms__count_recv(c, st->MPI_SOURCE, st->MPI_TAG);
+    ms.nmsgs++;
+}
+
+int MPI_Mprobe(int source, int tag, MPI_Comm comm, MPI_Message *msg,
+               MPI_Status *status)
+{
+    struct ms__comm *c = ms__comm_get(comm);
+    MPI_Status tmp, *st = status == MPI_STATUS_IGNORE ? &tmp : status;
+    int rc, flag;
+
+    if (MS_UNLIKELY(ms.slow))
+        return ms__slow_mprobe(source, tag, c, 1, &flag, msg, st);
+    rc = PMPI_Mprobe(source, tag, comm, msg, st);
+    if (rc == MPI_SUCCESS)
+        track_message(c, *msg, st);
+    return rc;
+}
+
+int MPI_Improbe(int source, int tag, MPI_Comm comm, int *flag,
+                MPI_Message *msg, MPI_Status *status)
+{
+    struct ms__comm *c = ms__comm_get(comm);
+    MPI_Status tmp, *st = status == MPI_STATUS_IGNORE ? &tmp : status;
+    int rc;
+
+    if (MS_UNLIKELY(ms.slow))
+        return ms__slow_mprobe(source, tag, c, 0, flag, msg, st);
+    rc = PMPI_Improbe(source, tag, comm, flag, msg, st);
+    if (rc == MPI_SUCCESS && *flag)
+        track_message(c, *msg, st);
+    return rc;
+}
+
+/* Called when the receive of matched message m has completed. */
+static void message_received(struct ms__mmsg *m, void *buf, MPI_Datatype dt,
+                             MPI_Status *st)
+{
+    int n = 0;
+
+    if (m->q) {
+        st->MPI_SOURCE = m->source;
+        st->MPI_TAG = m->tag;
+        ms__queue_release(m->q);
+    }
+    if (MS_UNLIKELY(ms.window) && m->pos) {
+        PMPI_Get_count(st, dt, &n);
+        ms__core_matched(m->c, m->source, m->tag, m->pos, buf,
+                         n == MPI_UNDEFINED ? 0 : n, dt);
+    }
+    free(m);
+}
+
+int MPI_Mrecv(void *buf, int count, MPI_Datatype dt, MPI_Message *msg,
+              MPI_Status *status)
+{
+    struct ms__mmsg *m = ms__hmap_del(&ms.msgs, MS_KEY(*msg));
+    MPI_Status tmp, *st = status == MPI_STATUS_IGNORE ? &tmp : status;
+    int rc = PMPI_Mrecv(buf, count, dt, msg, st);
+
+    if (m) {
+        ms.nmsgs--;
+        message_received(m, buf, dt, st);
+    }
+    return rc;
+}
+
+int MPI_Imrecv(void *buf, int count, MPI_Datatype dt, MPI_Message *msg,
+               MPI_Request *req)
+{
+    struct ms__mmsg *m = ms__hmap_del(&ms.msgs, MS_KEY(*msg));
+    struct ms__req *r;
+    int rc = PMPI_Imrecv(buf, count, dt, msg, req);
+
+    if (m) {
+        ms.nmsgs--;
+        r = ms__req_new(*req, MS_REQ_IMRECV, m->c);
+        r->mmsg = m;
+        r->buf = buf;
+        r->dt = dt;
+    }
+    return rc;
+}
+
+/* Called by ms__req_completed for an MPI_Imrecv request. */
+void ms__imrecv_done(struct ms__req *r, MPI_Status *st)
+{
+    message_received(r->mmsg, r->buf, r->dt, st);
+    r->mmsg = NULL;
+}
+
+/* ---- completion ---- */
+
+/* Requests that Wait/Test must skip: null and inactive persistent ones. */
+static int inactive(MPI_Request h)
+{
+    struct ms__req *r;
+
+    if (h == MPI_REQUEST_NULL)
+        return 1;
+    r = ms__req_get(h);
+    return r && (r->kind == MS_REQ_PSEND || r->kind == MS_REQ_PRECV) &&
+           !r->active;
+}
+
+/* After a PMPI completion call: account the request that had handle h. */
+static void completed(MPI_Request h, MPI_Status *st)
+{
+    struct ms__req *r;
+
+    if (h == MPI_REQUEST_NULL || !(r = ms__req_get(h)))
+        return;
+    ms__req_completed(r, st);
+    if (r->kind != MS_REQ_PSEND && r->kind != MS_REQ_PRECV)
+        ms__req_forget(r);
+}
+
+/* Saved copies of handles: a completed request's handle is reset by MPI. */
+static MPI_Request *saved;
+static int nsaved;
+
+static MPI_Request *save(const MPI_Request *reqs, int n)
+{
+    if (n > nsaved) {
+        int cap = n < 64 ? 64 : n;
+        void *p = realloc(saved, (size_t)cap * sizeof *saved);
+        if (!p) {
+            MS_ERROR("out of memory saving request handles: aborting job");
+            PMPI_Abort(MPI_COMM_WORLD, 1);
+        }
+        saved = p;
+        nsaved = cap;
+    }
+    memcpy(saved, reqs, (size_t)n * sizeof *saved);
+    return saved;
+}
+
+int MPI_Wait(MPI_Request *req, MPI_Status *status)
+{
+    MPI_Status tmp, *st = status == MPI_STATUS_IGNORE ? &tmp : status;
+    MPI_Request h = *req;
+    int rc;
+
+    if (MS_UNLIKELY(ms.slow))
+        return ms__slow_wait(req, st);
+    rc = PMPI_Wait(req, st);
+    completed(h, st);
+    return rc;
+}
+
+int MPI_Test(MPI_Request *req, int *flag, MPI_Status *status)
+{
+    MPI_Status tmp, *st = status == MPI_STATUS_IGNORE ? &tmp : status;
+    MPI_Request h = *req;
+    int rc;
+
+    if (MS_UNLIKELY(ms.slow)) {
+        ms__progress();
+        return ms__test_one(req, flag, st);
+    }
+    rc = PMPI_Test(req, flag, st);
+    if (*flag)
+        completed(h, st);
+    return rc;
+}
+
+/* Test every active request once; the slow path of all the plural forms.
+ * done[i] set for those that completed now; returns how many did. */
+static int test_pass(int n, MPI_Request reqs[], MPI_Status *sts, int *done,
+                     int *nactive, int *err)
+{
+    MPI_Status tmp;
+    int i, flag, k = 0, rc;
+
+    *nactive = 0;
+    ms__progress();
+    for (i = 0; i < n; i++) {
+        if (done[i] || inactive(reqs[i]))
+            continue;
+        (*nactive)++;
+        rc = ms__test_one(&reqs[i], &flag, sts ? &sts[i] : &tmp);
+        if (rc != MPI_SUCCESS)
+            *err = rc;
+        if (flag) {
+            done[i] = 1;
+            k++;
+        }
+    }
+    return k;
+}
+
+static int *done_flags(int n)
+{
+    static int *d;
+    static int nd;
+
+    if (n > nd) {
+        int cap = n < 64 ? 64 : n;
+        void *p = realloc(d, (size_t)cap * sizeof *d);
+        if (!p) {
+            MS_ERROR("out of memory: aborting job");
+            PMPI_Abort(MPI_COMM_WORLD, 1);
+        }
+        d = p;
+        nd = cap;
+    }
+    memset(d, 0, (size_t)n * sizeof *d);
+    return d;
+}
+
+static void empty_status(MPI_Status *st)
+{
+    st->MPI_SOURCE = MPI_ANY_SOURCE;
+    st->MPI_TAG = MPI_ANY_TAG;
+    st->MPI_ERROR = MPI_SUCCESS;
+    PMPI_Status_set_elements(st, MPI_BYTE, 0);
+    PMPI_Status_set_cancelled(st, 0);
+}
+
+int MPI_Waitall(int n, MPI_Request reqs[], MPI_Status statuses[])
+{
+    MPI_Status *sts = ms__statuses(statuses, n);
+    MPI_Request *h;
+    int i, rc, nactive, err = MPI_SUCCESS, *done, left = n;
+
+    if (MS_UNLIKELY(ms.slow)) {
+        done = done_flags(n);
+        for (i = 0; i < n; i++)
+            if (inactive(reqs[i])) {
+                done[i] = 1;
+                empty_status(&sts[i]);
+                left--;
+            }
+        while (left > 0)
+            left -= test_pass(n, reqs, sts, done, &nactive, &err);
+        return err == MPI_SUCCESS ? MPI_SUCCESS : MPI_ERR_IN_STATUS;
+    }
+    h = save(reqs, n);
+    rc = PMPI_Waitall(n, reqs, sts);
+    for (i = 0; i < n; i++)
+        completed(h[i], &sts[i]);
+    return rc;
+}
+
+int MPI_Testall(int n, MPI_Request reqs[], int *flag, MPI_Status statuses[])
+{
+    MPI_Status *sts = ms__statuses(statuses, n);
+    MPI_Request *h;
+    int i, rc, nactive, err = MPI_SUCCESS;
+
+    if (MS_UNLIKELY(ms.slow)) {
+        /* All or nothing: test without completing, then complete all. */
+        ms__progress();
+        *flag = 1;
+        for (i = 0; i < n && *flag; i++) {
+            struct ms__req *r = inactive(reqs[i]) ? NULL : ms__req_get(reqs[i]);
+            int f = 1;
+            if (inactive(reqs[i]))
+                continue;
+            if (r && r->held)
+                f = r->held->done;
+            else
+                PMPI_Request_get_status(reqs[i], &f, MPI_STATUS_IGNORE);
+            *flag = f;
+        }
+        if (!*flag)
+            return MPI_SUCCESS;
+        int *done = done_flags(n);
+        for (i = 0; i < n; i++)
+            if (inactive(reqs[i])) {
+                done[i] = 1;
+                empty_status(&sts[i]);
+            }
+        test_pass(n, reqs, sts, done, &nactive, &err);
+        return err == MPI_SUCCESS ? MPI_SUCCESS : MPI_ERR_IN_STATUS;
+    }
+    h = save(reqs, n);
+    rc = PMPI_Testall(n, reqs, flag, sts);
+    if (*flag)
+        for (i = 0; i < n; i++)
+            completed(h[i], &sts[i]);
+    return rc;
+}
+
+/* Slow Waitany/Testany: the first active request that completes. */
+static int slow_any(int n, MPI_Request reqs[], int *index, int *flag,
+                    MPI_Status *st, int blocking)
+{
+    int i, f, rc, nactive;
+
+    for (;;) {
+        ms__progress();
+        nactive = 0;
+        for (i = 0; i < n; i++) {
+            if (inactive(reqs[i]))
+                continue;
+            nactive++;
+            rc = ms__test_one(&reqs[i], &f, st);
+            if (f || rc != MPI_SUCCESS) {
+                *index = i;
+                *flag = 1;
+                return rc;
+            }
+        }
+        if (!nactive) {
+            *index = MPI_UNDEFINED;
+            *flag = 1;
+            empty_status(st);
+            return MPI_SUCCESS;
+        }
+        if (!blocking) {
+            *index = MPI_UNDEFINED;
+            *flag = 0;
+            return MPI_SUCCESS;
+        }
+        sched_yield();
+    }
+}
+
+int MPI_Waitany(int n, MPI_Request reqs[], int *index, MPI_Status *status)
+{
+    MPI_Status tmp, *st = status == MPI_STATUS_IGNORE ? &tmp : status;
+    MPI_Request *h;
+    int rc, flag;
+
+    if (MS_UNLIKELY(ms.slow))
+        return slow_any(n, reqs, index, &flag, st, 1);
+    h = save(reqs, n);
+    rc = PMPI_Waitany(n, reqs, index, st);
+    if (*index != MPI_UNDEFINED)
+        completed(h[*index], st);
+    return rc;
+}
+
+int MPI_Testany(int n, MPI_Request reqs[], int *index, int *flag,
+                MPI_Status *status)
+{
+    MPI_Status tmp, *st = status == MPI_STATUS_IGNORE ? &tmp : status;
+    MPI_Request *h;
+    int rc;
+
+    if (MS_UNLIKELY(ms.slow))
+        return slow_any(n, reqs, index, flag, st, 0);
+    h = save(reqs, n);
+    rc = PMPI_Testany(n, reqs, index, flag, st);
+    if (*flag && *index != MPI_UNDEFINED)
+        completed(h[*index], st);
+    return rc;
+}
+
+/* Slow Waitsome/Testsome. */
+static int slow_some(int n, MPI_Request reqs[], int *outcount, int idx[],
+                     MPI_Status *sts, int blocking)
+{
+    int i, k, nactive, err = MPI_SUCCESS, *done;
+    MPI_Status *tmp = ms__statuses(MPI_STATUSES_IGNORE, n);
+
+    for (;;) {
+        done = done_flags(n);
+        k = test_pass(n, reqs, tmp, done, &nactive, &err);
+        if (!nactive) {
+            *outcount = MPI_UNDEFINED;
+            return MPI_SUCCESS;
+        }
+        if (k || !blocking)
+            break;
+        sched_yield();
+    }
+    *outcount = 0;
+    for (i = 0; i < n; i++)
+        if (done[i]) {
+            if (sts != MPI_STATUSES_IGNORE)
+                sts[*outcount] = tmp[i];
+            idx[(*outcount)++] = i;
+        }
+    return err == MPI_SUCCESS ? MPI_SUCCESS : MPI_ERR_IN_STATUS;
+}
+
+static int some(int n, MPI_Request reqs[], int *outcount, int idx[],
+                MPI_Status statuses[], int blocking)
+{
+    MPI_Status *sts = ms__statuses(statuses, n);
+    MPI_Request *h;
+    int i, rc;
+
+    if (MS_UNLIKELY(ms.slow))
+        return slow_some(n, reqs, outcount, idx, statuses, blocking);
+    h = save(reqs, n);
+    rc = blocking ? PMPI_Waitsome(n, reqs, outcount, idx, sts)
+                  : PMPI_Testsome(n, reqs, outcount, idx, sts);
+    if (*outcount != MPI_UNDEFINED)
+        for (i = 0; i < *outcount; i++)
+            completed(h[idx[i]], &sts[i]);
+    return rc;
+}
+
+int MPI_Waitsome(int n, MPI_Request reqs[], int *outcount, int idx[],
+                 MPI_Status statuses[])
+{
+    return some(n, reqs, outcount, idx, statuses, 1);
+}
+
+int MPI_Testsome(int n, MPI_Request reqs[], int *outcount, int idx[],
+                 MPI_Status statuses[])
+{
+    return some(n, reqs, outcount, idx, statuses, 0);
+}
+
+int MPI_Request_get_status(MPI_Request req, int *flag, MPI_Status *status)
+{
+    struct ms__req *r;
+
+    if (MS_UNLIKELY(ms.slow) && req != MPI_REQUEST_NULL &&
+        (r = ms__req_get(req)) && r->kind == MS_REQ_PRECV && r->held) {
+        ms__progress();
+        *flag = r->held->done;
+        if (*flag && status != MPI_STATUS_IGNORE)
+            *status = r->held->status;
+        return MPI_SUCCESS;
+    }
+    if (MS_UNLIKELY(ms.slow))
+        ms__progress();
+    return PMPI_Request_get_status(req, flag, status);
+}
+
+int MPI_Request_free(MPI_Request *req)
+{
+    struct ms__req *r = *req == MPI_REQUEST_NULL ? NULL : ms__req_get(*req);
+
+    if (!r)
+        return PMPI_Request_free(req);
+    if (r->active) {
+        /* Freed while active: MPI would complete it out of our sight, so
+         * keep it and test it at progress points until it completes. */
+        r->next = ms.zombies;
+        ms.zombies = r;
+        *req = MPI_REQUEST_NULL;
+        return MPI_SUCCESS;
+    }
+    ms__req_forget(r);
+    return PMPI_Request_free(req);
+}
+
+int MPI_Cancel(MPI_Request *req)
+{
+    struct ms__req *r = *req == MPI_REQUEST_NULL ? NULL : ms__req_get(*req);
+
+    if (r && r->kind == MS_REQ_PRECV && r->held) {
+        ms__held_cancel(r->held);
+        return MPI_SUCCESS;
+    }
+    return PMPI_Cancel(req);
+}

@@ -1,0 +1,332 @@
+/* Commit (index.h5, rename, latest), retention, discard and scan.
+ * A snapshot is committed exactly when its directory has lost the
+ * .partial suffix; `latest` is only a hint for people and scripts. */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE /* nftw */
+#endif
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "mpisnap/version.h"
+#include "store/h5_common.h"
+
+/* ----------------------------------------------------------------- files */
+
+static int rm_entry(const char *path, const struct stat *st, int flag,
+                    struct FTW *ftw)
+{
+    (void)st;
+    (void)flag;
+    (void)ftw;
+    if (remove(path) < 0 && errno != ENOENT)
+        return ms__store_err(MPISNAP_EIO, MS_SRC_ERRNO, "remove %s", path);
+    return 0;
+}
+
+/* rm -r; a missing path is no error. */
+static int rm_tree(const char *path)
+{
+    struct stat st;
+    int rc;
+
+    if (lstat(path, &st) < 0 && errno == ENOENT)
+        return 0;
+    /* nftw returns -1 on its own failures, else what rm_entry returned. */
+    rc = nftw(path, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+    if (rc == -1)
+        return ms__store_err(MPISNAP_EIO, MS_SRC_ERRNO, "remove %s", path);
+    return rc;
+}
+
+static int exists(const char *path)
+{
+    struct stat st;
+
+    return stat(path, &st) == 0;
+}
+
+/* Parse "snap-<digits>" with an optional ".partial"; -1 when not ours. */
+static int parse_name(const char *s, uint64_t *id, int *partial)
+{
+    char *end;
+
+    if (strncmp(s, "snap-", 5) != 0 || s[5] < '0' || s[5] > '9')
+        return -1;
+    errno = 0;
+    *id = strtoull(s + 5, &end, 10);
+    if (errno || *id > INT64_MAX)
+        return -1;
+    *partial = strcmp(end, ".partial") == 0;
+    return (*partial || *end == '\0') ? 0 : -1;
+}
+
+/* -------------------------------------------------------------- index.h5 */
+
+static int index_attrs(hid_t f, const struct ms__index *ix)
+{
+    int32_t fv = MPISNAP_FORMAT_VERSION;
+    char app[sizeof ix->app];
+    int ret;
+
+    snprintf(app, sizeof app, "%.*s", (int)sizeof app - 1, ix->app);
+    if ((ret = ms__h5_attr_put(f, "snap_id", H5T_NATIVE_UINT64,
+                               &ix->snap_id)) ||
+        (ret = ms__h5_attr_put(f, "nranks", H5T_NATIVE_INT32, &ix->nranks)) ||
+        (ret = ms__h5_attr_put(f, "point", H5T_NATIVE_UINT64, &ix->point)) ||
+        (ret = ms__h5_attr_put(f, "t_start", H5T_NATIVE_DOUBLE,
+                               &ix->t_start)) ||
+        (ret = ms__h5_attr_put(f, "t_end", H5T_NATIVE_DOUBLE, &ix->t_end)) ||
+        (ret = ms__h5_attr_put(f, "bytes", H5T_NATIVE_UINT64, &ix->bytes)) ||
+        (ret = ms__h5_attr_put(f, "nmsgs", H5T_NATIVE_UINT64, &ix->nmsgs)) ||
+        (ret = ms__h5_attr_put(f, "format_version", H5T_NATIVE_INT32,
+                               &fv)) ||
+        (ret = ms__h5_attr_str(f, "app", app)))
+        return ret;
+    return ms__h5_attr_str(f, "library_version", MPISNAP_VERSION_STRING);
+}
+
+/* /ranks/<r> -> rank-NNNNNN.h5:/ so that h5ls -r index.h5 shows it all.
+ * The target is relative: HDF5 finds it beside index.h5. */
+static int index_links(hid_t f, int32_t nranks)
+{
+    hid_t g = H5Gcreate2(f, "ranks", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+    char target[32], link[16];
+    int ret = 0;
+
+    MS_SCHECK(g >= 0, MPISNAP_EIO, MS_SRC_H5, "create /ranks");
+    for (int32_t r = 0; r < nranks; r++) {
+        snprintf(target, sizeof target, "rank-%06d.h5", (int)r);
+        snprintf(link, sizeof link, "%d", (int)r);
+        MS_SCHECK(H5Lcreate_external(target, "/", g, link, H5P_DEFAULT,
+                                     H5P_DEFAULT) >= 0,
+                  MPISNAP_EIO, MS_SRC_H5, "link /ranks/%s", link);
+    }
+out:
+    if (g >= 0)
+        H5Gclose(g);
+    return ret;
+}
+
+static int write_index(const char *path, const struct ms__index *ix)
+{
+    struct ms__h5_quiet q;
+    hid_t fapl, f = H5I_INVALID_HID;
+    int ret = 0;
+
+    ms__h5_quiet_begin(&q);
+    fapl = ms__h5_fapl();
+    MS_SCHECK(fapl >= 0, MPISNAP_EIO, MS_SRC_H5, "file access list");
+    f = H5Fcreate(path, H5F_ACC_TRUNC, H5P_DEFAULT, fapl);
+    MS_SCHECK(f >= 0, MPISNAP_EIO, MS_SRC_H5, "create %s", path);
+    if ((ret = index_attrs(f, ix)) ||
+        (ret = ms__h5_write_1d(f, "checksums", H5T_NATIVE_UINT64,
+                               (uint64_t)ix->nranks, ix->checksums)) ||
+        (ret = index_links(f, ix->nranks)))
+        goto out;
+out:
+    if (f >= 0 && H5Fclose(f) < 0 && ret == 0)
+        ret = ms__store_err(MPISNAP_EIO, MS_SRC_H5, "close %s", path);
+    if (fapl >= 0)
+        H5Pclose(fapl);
+    ms__h5_quiet_end(&q);
+    return ret;
+}
+
+/* ---------------------------------------------------------------- latest */
+
+/* Write a temporary file, fsync, rename over `latest`, fsync the root:
+ * a reader sees the old name or the new one, never a torn file. */
+static int write_latest(const char *root, uint64_t id)
+{
+    char tmp[4096], path[4096], line[40];
+    int fd = -1, ret = 0, len;
+
+    len = snprintf(line, sizeof line, "snap-%06llu\n",
+                   (unsigned long long)id);
+    if (snprintf(tmp, sizeof tmp, "%s/.%s.tmp", root, MS_H5_LATEST) >=
+            (int)sizeof tmp ||
+        snprintf(path, sizeof path, "%s/%s", root, MS_H5_LATEST) >=
+            (int)sizeof path)
+        return ms__store_err(MPISNAP_EINVAL, MS_SRC_NONE,
+                             "%s: path too long", root);
+    fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    MS_SCHECK(fd >= 0, MPISNAP_EIO, MS_SRC_ERRNO, "create %s", tmp);
+    MS_SCHECK(write(fd, line, (size_t)len) == len && fsync(fd) == 0,
+              MPISNAP_EIO, MS_SRC_ERRNO, "write %s", tmp);
+    MS_SCHECK(close(fd) == 0, MPISNAP_EIO, MS_SRC_ERRNO, "close %s", tmp);
+    fd = -1;
+    MS_SCHECK(rename(tmp, path) == 0, MPISNAP_EIO, MS_SRC_ERRNO,
+              "rename %s", tmp);
+    ret = ms__fsync_path(root);
+out:
+    if (fd >= 0)
+        close(fd);
+    if (ret < 0)
+        unlink(tmp);
+    return ret;
+}
+
+/* ------------------------------------------------------------- retention */
+
+/* Remove a committed snapshot: first rename it back to .partial, so that a
+ * crash halfway leaves a directory that scan removes, never a committed
+ * snapshot with files missing. */
+static int remove_snapshot(const char *root, uint64_t id)
+{
+    char dir[4096], part[4096];
+    int ret;
+
+    if ((ret = ms__store_path(dir, sizeof dir, root, id, 0, NULL)) ||
+        (ret = ms__store_path(part, sizeof part, root, id, 1, NULL)) ||
+        (ret = rm_tree(part)))
+        return ret;
+    if (rename(dir, part) < 0)
+        return ms__store_err(MPISNAP_EIO, MS_SRC_ERRNO, "rename %s", dir);
+    return rm_tree(part);
+}
+
+/* Keep the newest `keep`, counting the one just committed. */
+static int retain(const char *root, uint64_t id, int keep)
+{
+    uint64_t *ids = NULL;
+    size_t n = 0;
+    int64_t hi;
+    int kept = 1, ret = 0;
+
+    if (ms__store_scan(root, 0, &ids, &n, &hi) < 0)
+        return 1;
+    for (size_t i = 0; i < n; i++) {
+        if (ids[i] == id)
+            continue;
+        if (kept < keep)
+            kept++;
+        else if (remove_snapshot(root, ids[i]) < 0)
+            ret = 1;
+    }
+    free(ids);
+    return ret;
+}
+
+int ms__store_commit(const char *root, const struct ms__index *ix, int keep)
+{
+    char part[4096], dir[4096], index[4096];
+    int ret;
+
+    if (!ix || ix->nranks < 1 || !ix->checksums)
+        return ms__store_err(MPISNAP_EINVAL, MS_SRC_NONE,
+                             "commit: empty index");
+    if ((ret = ms__store_path(part, sizeof part, root, ix->snap_id, 1,
+                              NULL)) ||
+        (ret = ms__store_path(dir, sizeof dir, root, ix->snap_id, 0, NULL)) ||
+        (ret = ms__store_path(index, sizeof index, root, ix->snap_id, 1,
+                              MS_H5_INDEX)))
+        return ret;
+    if (!exists(part))
+        return ms__store_err(MPISNAP_ENOSNAP, MS_SRC_ERRNO, "%s", part);
+    if (exists(dir))
+        return ms__store_err(MPISNAP_EIO, MS_SRC_NONE, "%s already exists",
+                             dir);
+    if ((ret = write_index(index, ix)) || (ret = ms__fsync_path(index)) ||
+        (ret = ms__fsync_path(part)))
+        return ret;
+    /* The commit point. */
+    if (rename(part, dir) < 0)
+        return ms__store_err(MPISNAP_EIO, MS_SRC_ERRNO, "rename %s", part);
+    if ((ret = ms__fsync_path(root)) || (ret = write_latest(root, ix->snap_id)))
+        return ret;
+    return retain(root, ix->snap_id, keep < 1 ? 1 : keep);
+}
+
+int ms__store_discard(const char *root, uint64_t id)
+{
+    char part[4096];
+    int ret = ms__store_path(part, sizeof part, root, id, 1, NULL);
+
+    return ret ? ret : rm_tree(part);
+}
+
+/* ------------------------------------------------------------------ scan */
+
+static int cmp_desc(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+    return (x < y) - (x > y);
+}
+
+static int push(uint64_t **v, size_t *n, size_t *cap, uint64_t id)
+{
+    if (*n == *cap) {
+        size_t c = *cap ? *cap * 2 : 16;
+        uint64_t *p = realloc(*v, c * sizeof *p);
+
+        if (!p)
+            return ms__store_err(MPISNAP_ENOMEM, MS_SRC_NONE,
+                                 "scan: out of memory");
+        *v = p;
+        *cap = c;
+    }
+    (*v)[(*n)++] = id;
+    return 0;
+}
+
+/* A committed snapshot: a snap-NNNNNN directory holding index.h5. */
+static int committed(const char *root, uint64_t id)
+{
+    char path[4096];
+
+    return ms__store_path(path, sizeof path, root, id, 0, MS_H5_INDEX) == 0 &&
+           exists(path);
+}
+
+int ms__store_scan(const char *root, int remove_partial, uint64_t **ids,
+                   size_t *nids, int64_t *highest)
+{
+    uint64_t *v = NULL, *stale = NULL, id;
+    size_t n = 0, cap = 0, nstale = 0, capstale = 0;
+    struct dirent *e;
+    int partial, ret = 0;
+    DIR *d;
+
+    *ids = NULL;
+    *nids = 0;
+    *highest = -1;
+    d = opendir(root);
+    if (!d && errno == ENOENT)
+        return 0;
+    MS_SCHECK(d, MPISNAP_EIO, MS_SRC_ERRNO, "open %s", root);
+    while ((e = readdir(d))) {
+        if (parse_name(e->d_name, &id, &partial) < 0)
+            continue;
+        if ((int64_t)id > *highest)
+            *highest = (int64_t)id;
+        if (partial && remove_partial)
+            ret = push(&stale, &nstale, &capstale, id);
+        else if (!partial && committed(root, id))
+            ret = push(&v, &n, &cap, id);
+        if (ret < 0)
+            goto out;
+    }
+    /* Removed after the listing: readdir and unlink do not mix well. */
+    for (size_t i = 0; i < nstale; i++)
+        if (ms__store_discard(root, stale[i]) < 0)
+            ret = 1;
+    if (n > 1)
+        qsort(v, n, sizeof *v, cmp_desc);
+    *ids = v;
+    *nids = n;
+    v = NULL;
+out:
+    if (d)
+        closedir(d);
+    free(v);
+    free(stale);
+    return ret;
+}

@@ -1,0 +1,81 @@
+/* Helpers shared by h5_writer.c, h5_reader.c and commit.c.
+ * This file is private to the store.  The functions are defined in
+ * h5_writer.c, so no extra source file is needed. */
+#ifndef MPISNAP_H5_COMMON_H
+#define MPISNAP_H5_COMMON_H
+
+#include <stdint.h>
+
+#include <hdf5.h>
+
+#include "mpisnap.h"
+#include "store/store.h"
+
+/* Names of the datasets, groups and attributes: docs/format.md. */
+#define MS_H5_INDEX "index.h5"
+#define MS_H5_LATEST "latest"
+
+/* Row of /channels/envelopes. */
+struct ms__h5_env {
+    uint64_t comm_id;
+    int32_t source, tag;
+    uint64_t pos, offset, nbytes;
+};
+
+/* Row of /comms/table. */
+struct ms__h5_comm {
+    uint64_t id, parent, ordinal;
+    int64_t color;
+    uint64_t ncoll;
+    int32_t size;
+    uint64_t offset;
+};
+
+/* ---- errors: one line in a thread-local buffer, see ms__store_lasterr ---- */
+enum { MS_SRC_NONE, MS_SRC_ERRNO, MS_SRC_H5 };
+/* Format the message, append strerror(errno) or the innermost HDF5 message
+ * as src says, and return code. */
+int ms__store_err(int code, int src, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* Set ret, record the message and jump to the function's `out` label. */
+#define MS_SCHECK(cond, code, src, ...)                                        \
+    do {                                                                       \
+        if (!(cond)) {                                                         \
+            ret = ms__store_err(code, src, __VA_ARGS__);                       \
+            goto out;                                                          \
+        }                                                                      \
+    } while (0)
+
+/* HDF5 never prints its error stack from the store. */
+struct ms__h5_quiet {
+    H5E_auto2_t func;
+    void *data;
+};
+void ms__h5_quiet_begin(struct ms__h5_quiet *q);
+void ms__h5_quiet_end(const struct ms__h5_quiet *q);
+
+/* ---- paths ---- */
+/* <root>/snap-NNNNNN[.partial][/file]; MPISNAP_EINVAL when too long. */
+int ms__store_path(char *out, size_t n, const char *root, uint64_t id,
+                   int partial, const char *file);
+int ms__fsync_path(const char *path);
+
+/* ---- HDF5 types and attributes ---- */
+hid_t ms__h5_etype(int etype); /* native type, not to be closed; <0 bad */
+int ms__h5_etype_parse(const char *name); /* etype or -1 */
+hid_t ms__h5_env_type(void);              /* memory types: close them */
+hid_t ms__h5_comm_type(void);
+hid_t ms__h5_counter_type(void);
+
+hid_t ms__h5_fapl(void); /* sec2, libver bounds: close it */
+int ms__h5_attr_put(hid_t obj, const char *name, hid_t type,
+                    const void *val);
+int ms__h5_attr_str(hid_t obj, const char *name, const char *s);
+
+/* 1-D dataset of n elements, Fletcher-32 when n > 0; buf may be NULL when
+ * n == 0.  One H5Dwrite from buf. */
+int ms__h5_write_1d(hid_t loc, const char *name, hid_t memtype,
+                    uint64_t n, const void *buf);
+
+#endif

@@ -1,0 +1,532 @@
+/* Rank files and the index: HDF5 reader.  Layout: docs/format.md.
+ * Every check that can fail is made before a byte reaches the caller's
+ * regions: a damaged or foreign snapshot leaves the application as it was. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "mpisnap/version.h"
+#include "store/h5_common.h"
+
+/* ------------------------------------------------------------ attributes */
+
+static int attr_get(hid_t obj, const char *name, hid_t memtype, void *val)
+{
+    hid_t a = H5Aopen(obj, name, H5P_DEFAULT), sp = H5I_INVALID_HID;
+    int ret = 0;
+
+    MS_SCHECK(a >= 0, MPISNAP_ECORRUPT, MS_SRC_H5, "attribute %s", name);
+    sp = H5Aget_space(a);
+    MS_SCHECK(sp >= 0 && H5Sget_simple_extent_npoints(sp) == 1,
+              MPISNAP_ECORRUPT, MS_SRC_NONE, "attribute %s: not a scalar",
+              name);
+    MS_SCHECK(H5Aread(a, memtype, val) >= 0, MPISNAP_ECORRUPT, MS_SRC_H5,
+              "attribute %s", name);
+out:
+    if (sp >= 0)
+        H5Sclose(sp);
+    if (a >= 0)
+        H5Aclose(a);
+    return ret;
+}
+
+/* A fixed-length string attribute into buf (truncated to n - 1). */
+static int attr_str(hid_t obj, const char *name, char *buf, size_t n)
+{
+    hid_t a = H5Aopen(obj, name, H5P_DEFAULT), ft = H5I_INVALID_HID;
+    hid_t mt = H5I_INVALID_HID;
+    char *tmp = NULL;
+    size_t size;
+    int ret = 0;
+
+    MS_SCHECK(a >= 0, MPISNAP_ECORRUPT, MS_SRC_H5, "attribute %s", name);
+    ft = H5Aget_type(a);
+    MS_SCHECK(ft >= 0 && H5Tget_class(ft) == H5T_STRING &&
+                  H5Tis_variable_str(ft) == 0,
+              MPISNAP_ECORRUPT, MS_SRC_NONE,
+              "attribute %s: not a fixed-length string", name);
+    size = H5Tget_size(ft);
+    tmp = calloc(1, size + 1);
+    mt = H5Tcopy(H5T_C_S1);
+    MS_SCHECK(tmp && mt >= 0, MPISNAP_ENOMEM, MS_SRC_NONE, "out of memory");
+    MS_SCHECK(H5Tset_size(mt, size) >= 0 && H5Aread(a, mt, tmp) >= 0,
+              MPISNAP_ECORRUPT, MS_SRC_H5, "attribute %s", name);
+    snprintf(buf, n, "%s", tmp);
+out:
+    free(tmp);
+    if (mt >= 0)
+        H5Tclose(mt);
+    if (ft >= 0)
+        H5Tclose(ft);
+    if (a >= 0)
+        H5Aclose(a);
+    return ret;
+}
+
+static int check_version(hid_t f)
+{
+    int32_t fv;
+    int ret = attr_get(f, "format_version", H5T_NATIVE_INT32, &fv);
+
+    if (ret < 0)
+        return ret;
+    if (fv > MPISNAP_FORMAT_VERSION || fv < 1)
+        return ms__store_err(MPISNAP_EVERSION, MS_SRC_NONE,
+                             "format version %d, this library reads %d",
+                             (int)fv, MPISNAP_FORMAT_VERSION);
+    return 0;
+}
+
+/* ------------------------------------------------------------- datasets */
+
+/* Number of elements of a 1-D dataset. */
+static int extent(hid_t ds, const char *name, uint64_t *n)
+{
+    hid_t sp = H5Dget_space(ds);
+    hsize_t dim = 0;
+    int ret = 0;
+
+    MS_SCHECK(sp >= 0 && H5Sget_simple_extent_ndims(sp) == 1 &&
+                  H5Sget_simple_extent_dims(sp, &dim, NULL) == 1,
+              MPISNAP_ECORRUPT, MS_SRC_H5, "%s: not a 1-D dataset", name);
+    *n = dim;
+out:
+    if (sp >= 0)
+        H5Sclose(sp);
+    return ret;
+}
+
+/* Read a whole 1-D dataset into a new array (at least 1 byte, so that a
+ * successful read never yields NULL).  Fletcher-32 is checked here. */
+static int read_alloc(hid_t loc, const char *name, hid_t memtype,
+                      void **buf, uint64_t *n)
+{
+    hid_t ds = H5Dopen2(loc, name, H5P_DEFAULT);
+    size_t elsize = H5Tget_size(memtype);
+    void *p = NULL;
+    int ret = 0;
+
+    *buf = NULL;
+    MS_SCHECK(ds >= 0, MPISNAP_ECORRUPT, MS_SRC_H5, "open %s", name);
+    if ((ret = extent(ds, name, n)) < 0)
+        goto out;
+    MS_SCHECK(*n <= SIZE_MAX / elsize, MPISNAP_ECORRUPT, MS_SRC_NONE,
+              "%s: %llu elements", name, (unsigned long long)*n);
+    p = malloc(*n ? *n * elsize : 1);
+    MS_SCHECK(p, MPISNAP_ENOMEM, MS_SRC_NONE, "%s: out of memory", name);
+    if (*n)
+        MS_SCHECK(H5Dread(ds, memtype, H5S_ALL, H5S_ALL, H5P_DEFAULT, p) >= 0,
+                  MPISNAP_ECORRUPT, MS_SRC_H5, "read %s", name);
+    *buf = p;
+    p = NULL;
+out:
+    free(p);
+    if (ds >= 0)
+        H5Dclose(ds);
+    return ret;
+}
+
+/* --------------------------------------------------------------- regions */
+
+static int region_info(hid_t g, struct ms__region *r)
+{
+    hid_t ds = H5Dopen2(g, r->name, H5P_DEFAULT);
+    char ename[32];
+    int ret = 0;
+
+    MS_SCHECK(ds >= 0, MPISNAP_ECORRUPT, MS_SRC_H5, "open /state/%s",
+              r->name);
+    if ((ret = extent(ds, r->name, &r->count)) < 0 ||
+        (ret = attr_str(ds, "etype", ename, sizeof ename)) < 0)
+        goto out;
+    r->etype = ms__h5_etype_parse(ename);
+    MS_SCHECK(r->etype >= 0, MPISNAP_ECORRUPT, MS_SRC_NONE,
+              "region '%s': unknown etype '%s'", r->name, ename);
+    r->bytes = r->count * H5Tget_size(ms__h5_etype(r->etype));
+out:
+    if (ds >= 0)
+        H5Dclose(ds);
+    return ret;
+}
+
+/* out->regions: every dataset of /state, in name order, base NULL. */
+static int list_regions(hid_t f, struct ms__rankdata *out)
+{
+    hid_t g = H5Gopen2(f, "state", H5P_DEFAULT);
+    H5G_info_t info;
+    int ret = 0;
+
+    MS_SCHECK(g >= 0 && H5Gget_info(g, &info) >= 0, MPISNAP_ECORRUPT,
+              MS_SRC_H5, "open /state");
+    out->regions = calloc(info.nlinks ? info.nlinks : 1,
+                          sizeof *out->regions);
+    MS_SCHECK(out->regions, MPISNAP_ENOMEM, MS_SRC_NONE, "out of memory");
+    for (hsize_t i = 0; i < info.nlinks; i++) {
+        struct ms__region *r = &out->regions[i];
+        ssize_t len = H5Lget_name_by_idx(g, ".", H5_INDEX_NAME, H5_ITER_INC,
+                                         i, r->name, sizeof r->name,
+                                         H5P_DEFAULT);
+
+        MS_SCHECK(len > 0 && (size_t)len < sizeof r->name, MPISNAP_ECORRUPT,
+                  MS_SRC_H5, "/state: bad region name");
+        out->nregions++;
+        if ((ret = region_info(g, r)) < 0)
+            goto out;
+    }
+out:
+    if (g >= 0)
+        H5Gclose(g);
+    return ret;
+}
+
+static struct ms__region *find_region(struct ms__rankdata *d,
+                                      const char *name)
+{
+    for (size_t i = 0; i < d->nregions; i++)
+        if (strcmp(d->regions[i].name, name) == 0)
+            return &d->regions[i];
+    return NULL;
+}
+
+/* Same names, types and counts on both sides; the first difference is
+ * the error. */
+static int match_regions(struct ms__rankdata *d,
+                         const struct ms__region *want, size_t nwant)
+{
+    for (size_t i = 0; i < nwant; i++) {
+        const struct ms__region *w = &want[i];
+        struct ms__region *r = find_region(d, w->name);
+
+        if (!r)
+            return ms__store_err(MPISNAP_EMISMATCH, MS_SRC_NONE,
+                                 "region '%s' is not in the snapshot",
+                                 w->name);
+        if (r->base)
+            return ms__store_err(MPISNAP_EMISMATCH, MS_SRC_NONE,
+                                 "region '%s' is protected twice", w->name);
+        if (r->etype != w->etype || r->count != w->count)
+            return ms__store_err(
+                MPISNAP_EMISMATCH, MS_SRC_NONE,
+                "region '%s': expected %s[%llu], snapshot has %s[%llu]",
+                w->name, ms__etype_name(w->etype),
+                (unsigned long long)w->count, ms__etype_name(r->etype),
+                (unsigned long long)r->count);
+        /* Marks the match; a zero-length region has no memory to read. */
+        r->base = w->base ? w->base : (void *)w;
+    }
+    for (size_t i = 0; i < d->nregions; i++)
+        if (!d->regions[i].base)
+            return ms__store_err(MPISNAP_EMISMATCH, MS_SRC_NONE,
+                                 "region '%s' is in the snapshot but not "
+                                 "protected by this run",
+                                 d->regions[i].name);
+    return 0;
+}
+
+static int read_regions(hid_t f, struct ms__rankdata *d,
+                        const struct ms__region *want, size_t nwant)
+{
+    hid_t g = H5Gopen2(f, "state", H5P_DEFAULT), ds = H5I_INVALID_HID;
+    int ret = 0;
+
+    MS_SCHECK(g >= 0, MPISNAP_ECORRUPT, MS_SRC_H5, "open /state");
+    for (size_t i = 0; i < nwant; i++) {
+        const struct ms__region *w = &want[i];
+
+        find_region(d, w->name)->base = w->base;
+        if (w->count == 0)
+            continue;
+        ds = H5Dopen2(g, w->name, H5P_DEFAULT);
+        MS_SCHECK(ds >= 0, MPISNAP_ECORRUPT, MS_SRC_H5, "open /state/%s",
+                  w->name);
+        /* One read straight into the application's memory. */
+        MS_SCHECK(H5Dread(ds, ms__h5_etype(w->etype), H5S_ALL, H5S_ALL,
+                          H5P_DEFAULT, w->base) >= 0,
+                  MPISNAP_ECORRUPT, MS_SRC_H5, "region '%s'", w->name);
+        H5Dclose(ds);
+        ds = H5I_INVALID_HID;
+    }
+out:
+    if (ds >= 0)
+        H5Dclose(ds);
+    if (g >= 0)
+        H5Gclose(g);
+    return ret;
+}
+
+/* ------------------------------------------------- channels, comms, ... */
+
+static int read_channels(hid_t f, struct ms__rankdata *d)
+{
+    hid_t t = ms__h5_env_type();
+    struct ms__h5_env *env = NULL;
+    unsigned char *pay = NULL;
+    uint64_t n = 0, total = 0;
+    int ret = 0;
+
+    MS_SCHECK(t >= 0, MPISNAP_EIO, MS_SRC_H5, "envelope type");
+    if ((ret = read_alloc(f, "channels/envelopes", t, (void **)&env, &n)) ||
+        (ret = read_alloc(f, "channels/payload", H5T_NATIVE_UINT8,
+                          (void **)&pay, &total)))
+        goto out;
+    d->msgs = calloc(n ? n : 1, sizeof *d->msgs);
+    MS_SCHECK(d->msgs, MPISNAP_ENOMEM, MS_SRC_NONE, "out of memory");
+    for (uint64_t i = 0; i < n; i++) {
+        struct ms__msg *m = &d->msgs[i];
+
+        MS_SCHECK(env[i].offset <= total &&
+                      env[i].nbytes <= total - env[i].offset,
+                  MPISNAP_ECORRUPT, MS_SRC_NONE,
+                  "message %llu lies outside /channels/payload",
+                  (unsigned long long)i);
+        *m = (struct ms__msg){env[i].comm_id, env[i].source, env[i].tag,
+                              env[i].pos, env[i].nbytes, NULL};
+        m->data = malloc(m->nbytes ? m->nbytes : 1);
+        MS_SCHECK(m->data, MPISNAP_ENOMEM, MS_SRC_NONE, "out of memory");
+        d->nmsgs++;
+        memcpy(m->data, pay + env[i].offset, m->nbytes);
+    }
+out:
+    free(env);
+    free(pay);
+    if (t >= 0)
+        H5Tclose(t);
+    return ret;
+}
+
+static int read_comms(hid_t f, struct ms__rankdata *d)
+{
+    hid_t t = ms__h5_comm_type();
+    struct ms__h5_comm *tab = NULL;
+    int32_t *world = NULL;
+    uint64_t n = 0, total = 0;
+    int ret = 0;
+
+    MS_SCHECK(t >= 0, MPISNAP_EIO, MS_SRC_H5, "comm type");
+    if ((ret = read_alloc(f, "comms/table", t, (void **)&tab, &n)) ||
+        (ret = read_alloc(f, "comms/world", H5T_NATIVE_INT32,
+                          (void **)&world, &total)))
+        goto out;
+    d->comms = calloc(n ? n : 1, sizeof *d->comms);
+    MS_SCHECK(d->comms, MPISNAP_ENOMEM, MS_SRC_NONE, "out of memory");
+    for (uint64_t i = 0; i < n; i++) {
+        struct ms__commrec *c = &d->comms[i];
+        uint64_t size = (uint64_t)tab[i].size;
+
+        MS_SCHECK(tab[i].size >= 0 && tab[i].offset <= total &&
+                      size <= total - tab[i].offset,
+                  MPISNAP_ECORRUPT, MS_SRC_NONE,
+                  "communicator %llu lies outside /comms/world",
+                  (unsigned long long)i);
+        *c = (struct ms__commrec){tab[i].id,    tab[i].parent,
+                                  tab[i].ordinal, tab[i].color,
+                                  tab[i].ncoll, tab[i].size,
+                                  NULL};
+        c->world = malloc(size ? size * sizeof *c->world : 1);
+        MS_SCHECK(c->world, MPISNAP_ENOMEM, MS_SRC_NONE, "out of memory");
+        d->ncomms++;
+        memcpy(c->world, world + tab[i].offset, size * sizeof *c->world);
+    }
+out:
+    free(tab);
+    free(world);
+    if (t >= 0)
+        H5Tclose(t);
+    return ret;
+}
+
+static int read_counters(hid_t f, struct ms__rankdata *d)
+{
+    hid_t t = ms__h5_counter_type();
+    uint64_t n = 0;
+    int ret;
+
+    if (t < 0)
+        return ms__store_err(MPISNAP_EIO, MS_SRC_H5, "counter type");
+    ret = read_alloc(f, "counters", t, (void **)&d->counters, &n);
+    if (ret == 0)
+        d->ncounters = n;
+    H5Tclose(t);
+    return ret;
+}
+
+/* ------------------------------------------------------------- rank file */
+
+static int read_header(hid_t f, uint64_t id, int rank,
+                       struct ms__rankdata *d)
+{
+    int ret;
+
+    if ((ret = check_version(f)) ||
+        (ret = attr_get(f, "rank", H5T_NATIVE_INT32, &d->rank)) ||
+        (ret = attr_get(f, "nranks", H5T_NATIVE_INT32, &d->nranks)) ||
+        (ret = attr_get(f, "snap_id", H5T_NATIVE_UINT64, &d->snap_id)) ||
+        (ret = attr_get(f, "point", H5T_NATIVE_UINT64, &d->point)) ||
+        (ret = attr_get(f, "time", H5T_NATIVE_DOUBLE, &d->time)))
+        return ret;
+    if (d->rank != rank || d->snap_id != id)
+        return ms__store_err(MPISNAP_ECORRUPT, MS_SRC_NONE,
+                             "holds rank %d of snapshot %llu, expected "
+                             "rank %d of snapshot %llu",
+                             (int)d->rank, (unsigned long long)d->snap_id,
+                             rank, (unsigned long long)id);
+    return 0;
+}
+
+static int read_file(const char *path, uint64_t id, int rank,
+                     const struct ms__region *want, size_t nwant,
+                     struct ms__rankdata *out)
+{
+    hid_t fapl = ms__h5_fapl(), f = H5I_INVALID_HID;
+    int ret = 0;
+
+    MS_SCHECK(fapl >= 0, MPISNAP_EIO, MS_SRC_H5, "file access list");
+    f = H5Fopen(path, H5F_ACC_RDONLY, fapl);
+    MS_SCHECK(f >= 0, MPISNAP_ECORRUPT, MS_SRC_H5, "not an HDF5 file");
+    if ((ret = read_header(f, id, rank, out)) || (ret = list_regions(f, out)))
+        goto out;
+    if (want && nwant) {
+        /* All checks first, then the reads: nothing half-restored. */
+        for (size_t i = 0; i < out->nregions; i++)
+            out->regions[i].base = NULL;
+        if ((ret = match_regions(out, want, nwant)) ||
+            (ret = read_regions(f, out, want, nwant)))
+            goto out;
+    }
+    if ((ret = read_channels(f, out)) || (ret = read_comms(f, out)) ||
+        (ret = read_counters(f, out)))
+        goto out;
+out:
+    if (f >= 0)
+        H5Fclose(f);
+    if (fapl >= 0)
+        H5Pclose(fapl);
+    return ret;
+}
+
+static int dir_exists(const char *root, uint64_t id)
+{
+    char dir[4096];
+    struct stat st;
+
+    if (ms__store_path(dir, sizeof dir, root, id, 0, NULL) < 0)
+        return 0;
+    return stat(dir, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+int ms__store_read_rank(const char *root, uint64_t id, int rank,
+                        uint64_t expect_checksum,
+                        const struct ms__region *want, size_t nwant,
+                        struct ms__rankdata *out, char *errbuf, size_t errlen)
+{
+    char name[32], path[4096], msg[512];
+    struct ms__h5_quiet q;
+    uint64_t sum = 0, size = 0;
+    int ret;
+
+    memset(out, 0, sizeof *out);
+    snprintf(name, sizeof name, "rank-%06d.h5", rank);
+    if ((ret = ms__store_path(path, sizeof path, root, id, 0, name)) < 0)
+        goto out;
+    if (!dir_exists(root, id)) {
+        ret = ms__store_err(MPISNAP_ENOSNAP, MS_SRC_NONE,
+                            "snapshot %llu not found in %s",
+                            (unsigned long long)id, root);
+        goto out;
+    }
+    ret = ms__store_file_checksum(path, &sum, &size);
+    if (ret == MPISNAP_ENOSNAP)
+        ret = ms__store_err(MPISNAP_ECORRUPT, MS_SRC_NONE, "missing");
+    if (ret == 0 && sum != expect_checksum)
+        ret = ms__store_err(MPISNAP_ECORRUPT, MS_SRC_NONE,
+                            "checksum mismatch (file damaged)");
+    if (ret < 0)
+        goto out;
+    ms__h5_quiet_begin(&q);
+    ret = read_file(path, id, rank, want, nwant, out);
+    ms__h5_quiet_end(&q);
+out:
+    if (ret < 0) {
+        ms__store_free_rankdata(out);
+        snprintf(msg, sizeof msg, "%s", ms__store_lasterr());
+        ms__store_err(ret, MS_SRC_NONE, "%s: %s", name, msg);
+        if (errbuf && errlen)
+            snprintf(errbuf, errlen, "%s", ms__store_lasterr());
+    }
+    return ret;
+}
+
+void ms__store_free_rankdata(struct ms__rankdata *d)
+{
+    for (size_t i = 0; i < d->nmsgs; i++)
+        free(d->msgs[i].data);
+    for (size_t i = 0; i < d->ncomms; i++)
+        free(d->comms[i].world);
+    free(d->regions);
+    free(d->msgs);
+    free(d->comms);
+    free(d->counters);
+    memset(d, 0, sizeof *d);
+}
+
+/* ----------------------------------------------------------------- index */
+
+static int read_index_file(hid_t f, struct ms__index *ix)
+{
+    uint64_t n = 0;
+    int ret;
+
+    if ((ret = check_version(f)) ||
+        (ret = attr_get(f, "snap_id", H5T_NATIVE_UINT64, &ix->snap_id)) ||
+        (ret = attr_get(f, "nranks", H5T_NATIVE_INT32, &ix->nranks)) ||
+        (ret = attr_get(f, "point", H5T_NATIVE_UINT64, &ix->point)) ||
+        (ret = attr_get(f, "t_start", H5T_NATIVE_DOUBLE, &ix->t_start)) ||
+        (ret = attr_get(f, "t_end", H5T_NATIVE_DOUBLE, &ix->t_end)) ||
+        (ret = attr_get(f, "bytes", H5T_NATIVE_UINT64, &ix->bytes)) ||
+        (ret = attr_get(f, "nmsgs", H5T_NATIVE_UINT64, &ix->nmsgs)) ||
+        (ret = attr_str(f, "app", ix->app, sizeof ix->app)) ||
+        (ret = read_alloc(f, "checksums", H5T_NATIVE_UINT64,
+                          (void **)&ix->checksums, &n)))
+        return ret;
+    if (ix->nranks < 1 || n != (uint64_t)ix->nranks)
+        return ms__store_err(MPISNAP_ECORRUPT, MS_SRC_NONE,
+                             "%d ranks but %llu checksums", (int)ix->nranks,
+                             (unsigned long long)n);
+    return 0;
+}
+
+int ms__store_read_index(const char *root, uint64_t id, struct ms__index *ix)
+{
+    char path[4096];
+    struct ms__h5_quiet q;
+    struct stat st;
+    hid_t fapl = H5I_INVALID_HID, f = H5I_INVALID_HID;
+    int ret;
+
+    memset(ix, 0, sizeof *ix);
+    if ((ret = ms__store_path(path, sizeof path, root, id, 0,
+                              MS_H5_INDEX)) < 0)
+        return ret;
+    if (stat(path, &st) < 0)
+        return ms__store_err(errno == ENOENT ? MPISNAP_ENOSNAP : MPISNAP_EIO,
+                             MS_SRC_ERRNO, "%s", path);
+    ms__h5_quiet_begin(&q);
+    fapl = ms__h5_fapl();
+    MS_SCHECK(fapl >= 0, MPISNAP_EIO, MS_SRC_H5, "file access list");
+    f = H5Fopen(path, H5F_ACC_RDONLY, fapl);
+    MS_SCHECK(f >= 0, MPISNAP_ECORRUPT, MS_SRC_H5, "%s", path);
+    ret = read_index_file(f, ix);
+out:
+    if (f >= 0)
+        H5Fclose(f);
+    if (fapl >= 0)
+        H5Pclose(fapl);
+    ms__h5_quiet_end(&q);
+    if (ret < 0) {
+        free(ix->checksums);
+        ix->checksums = NULL;
+    }
+    return ret;
+}
