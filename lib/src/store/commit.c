@@ -76,17 +76,16 @@ static int index_attrs(hid_t f, const struct ms__index *ix)
     int ret;
 
     snprintf(app, sizeof app, "%.*s", (int)sizeof app - 1, ix->app);
-    if ((ret = ms__h5_attr_put(f, "snap_id", H5T_NATIVE_UINT64,
-                               &ix->snap_id)) ||
+    if ((ret =
+             ms__h5_attr_put(f, "snap_id", H5T_NATIVE_UINT64, &ix->snap_id)) ||
         (ret = ms__h5_attr_put(f, "nranks", H5T_NATIVE_INT32, &ix->nranks)) ||
         (ret = ms__h5_attr_put(f, "point", H5T_NATIVE_UINT64, &ix->point)) ||
-        (ret = ms__h5_attr_put(f, "t_start", H5T_NATIVE_DOUBLE,
-                               &ix->t_start)) ||
+        (ret =
+             ms__h5_attr_put(f, "t_start", H5T_NATIVE_DOUBLE, &ix->t_start)) ||
         (ret = ms__h5_attr_put(f, "t_end", H5T_NATIVE_DOUBLE, &ix->t_end)) ||
         (ret = ms__h5_attr_put(f, "bytes", H5T_NATIVE_UINT64, &ix->bytes)) ||
         (ret = ms__h5_attr_put(f, "nmsgs", H5T_NATIVE_UINT64, &ix->nmsgs)) ||
-        (ret = ms__h5_attr_put(f, "format_version", H5T_NATIVE_INT32,
-                               &fv)) ||
+        (ret = ms__h5_attr_put(f, "format_version", H5T_NATIVE_INT32, &fv)) ||
         (ret = ms__h5_attr_str(f, "app", app)))
         return ret;
     return ms__h5_attr_str(f, "library_version", MPISNAP_VERSION_STRING);
@@ -148,22 +147,21 @@ static int write_latest(const char *root, uint64_t id)
     char tmp[4096], path[4096], line[40];
     int fd = -1, ret = 0, len;
 
-    len = snprintf(line, sizeof line, "snap-%06llu\n",
-                   (unsigned long long)id);
+    len = snprintf(line, sizeof line, "snap-%06llu\n", (unsigned long long)id);
     if (snprintf(tmp, sizeof tmp, "%s/.%s.tmp", root, MS_H5_LATEST) >=
             (int)sizeof tmp ||
         snprintf(path, sizeof path, "%s/%s", root, MS_H5_LATEST) >=
             (int)sizeof path)
-        return ms__store_err(MPISNAP_EINVAL, MS_SRC_NONE,
-                             "%s: path too long", root);
+        return ms__store_err(MPISNAP_EINVAL, MS_SRC_NONE, "%s: path too long",
+                             root);
     fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
     MS_SCHECK(fd >= 0, MPISNAP_EIO, MS_SRC_ERRNO, "create %s", tmp);
     MS_SCHECK(write(fd, line, (size_t)len) == len && fsync(fd) == 0,
               MPISNAP_EIO, MS_SRC_ERRNO, "write %s", tmp);
     MS_SCHECK(close(fd) == 0, MPISNAP_EIO, MS_SRC_ERRNO, "close %s", tmp);
     fd = -1;
-    MS_SCHECK(rename(tmp, path) == 0, MPISNAP_EIO, MS_SRC_ERRNO,
-              "rename %s", tmp);
+    MS_SCHECK(rename(tmp, path) == 0, MPISNAP_EIO, MS_SRC_ERRNO, "rename %s",
+              tmp);
     ret = ms__fsync_path(root);
 out:
     if (fd >= 0)
@@ -222,8 +220,7 @@ int ms__store_commit(const char *root, const struct ms__index *ix, int keep)
     if (!ix || ix->nranks < 1 || !ix->checksums)
         return ms__store_err(MPISNAP_EINVAL, MS_SRC_NONE,
                              "commit: empty index");
-    if ((ret = ms__store_path(part, sizeof part, root, ix->snap_id, 1,
-                              NULL)) ||
+    if ((ret = ms__store_path(part, sizeof part, root, ix->snap_id, 1, NULL)) ||
         (ret = ms__store_path(dir, sizeof dir, root, ix->snap_id, 0, NULL)) ||
         (ret = ms__store_path(index, sizeof index, root, ix->snap_id, 1,
                               MS_H5_INDEX)))

@@ -69,13 +69,12 @@ hid_t ms__h5_comm_type(void);
 hid_t ms__h5_counter_type(void);
 
 hid_t ms__h5_fapl(void); /* sec2, libver bounds: close it */
-int ms__h5_attr_put(hid_t obj, const char *name, hid_t type,
-                    const void *val);
+int ms__h5_attr_put(hid_t obj, const char *name, hid_t type, const void *val);
 int ms__h5_attr_str(hid_t obj, const char *name, const char *s);
 
 /* 1-D dataset of n elements, Fletcher-32 when n > 0; buf may be NULL when
  * n == 0.  One H5Dwrite from buf. */
-int ms__h5_write_1d(hid_t loc, const char *name, hid_t memtype,
-                    uint64_t n, const void *buf);
+int ms__h5_write_1d(hid_t loc, const char *name, hid_t memtype, uint64_t n,
+                    const void *buf);
 
 #endif

@@ -100,8 +100,8 @@ out:
 
 /* Read a whole 1-D dataset into a new array (at least 1 byte, so that a
  * successful read never yields NULL).  Fletcher-32 is checked here. */
-static int read_alloc(hid_t loc, const char *name, hid_t memtype,
-                      void **buf, uint64_t *n)
+static int read_alloc(hid_t loc, const char *name, hid_t memtype, void **buf,
+                      uint64_t *n)
 {
     hid_t ds = H5Dopen2(loc, name, H5P_DEFAULT);
     size_t elsize = H5Tget_size(memtype);
@@ -136,8 +136,7 @@ static int region_info(hid_t g, struct ms__region *r)
     char ename[32];
     int ret = 0;
 
-    MS_SCHECK(ds >= 0, MPISNAP_ECORRUPT, MS_SRC_H5, "open /state/%s",
-              r->name);
+    MS_SCHECK(ds >= 0, MPISNAP_ECORRUPT, MS_SRC_H5, "open /state/%s", r->name);
     if ((ret = extent(ds, r->name, &r->count)) < 0 ||
         (ret = attr_str(ds, "etype", ename, sizeof ename)) < 0)
         goto out;
@@ -158,16 +157,14 @@ static int list_regions(hid_t f, struct ms__rankdata *out)
     H5G_info_t info;
     int ret = 0;
 
-    MS_SCHECK(g >= 0 && H5Gget_info(g, &info) >= 0, MPISNAP_ECORRUPT,
-              MS_SRC_H5, "open /state");
-    out->regions = calloc(info.nlinks ? info.nlinks : 1,
-                          sizeof *out->regions);
+    MS_SCHECK(g >= 0 && H5Gget_info(g, &info) >= 0, MPISNAP_ECORRUPT, MS_SRC_H5,
+              "open /state");
+    out->regions = calloc(info.nlinks ? info.nlinks : 1, sizeof *out->regions);
     MS_SCHECK(out->regions, MPISNAP_ENOMEM, MS_SRC_NONE, "out of memory");
     for (hsize_t i = 0; i < info.nlinks; i++) {
         struct ms__region *r = &out->regions[i];
-        ssize_t len = H5Lget_name_by_idx(g, ".", H5_INDEX_NAME, H5_ITER_INC,
-                                         i, r->name, sizeof r->name,
-                                         H5P_DEFAULT);
+        ssize_t len = H5Lget_name_by_idx(g, ".", H5_INDEX_NAME, H5_ITER_INC, i,
+                                         r->name, sizeof r->name, H5P_DEFAULT);
 
         MS_SCHECK(len > 0 && (size_t)len < sizeof r->name, MPISNAP_ECORRUPT,
                   MS_SRC_H5, "/state: bad region name");
@@ -181,8 +178,7 @@ out:
     return ret;
 }
 
-static struct ms__region *find_region(struct ms__rankdata *d,
-                                      const char *name)
+static struct ms__region *find_region(struct ms__rankdata *d, const char *name)
 {
     for (size_t i = 0; i < d->nregions; i++)
         if (strcmp(d->regions[i].name, name) == 0)
@@ -192,8 +188,8 @@ static struct ms__region *find_region(struct ms__rankdata *d,
 
 /* Same names, types and counts on both sides; the first difference is
  * the error. */
-static int match_regions(struct ms__rankdata *d,
-                         const struct ms__region *want, size_t nwant)
+static int match_regions(struct ms__rankdata *d, const struct ms__region *want,
+                         size_t nwant)
 {
     for (size_t i = 0; i < nwant; i++) {
         const struct ms__region *w = &want[i];
@@ -201,8 +197,7 @@ static int match_regions(struct ms__rankdata *d,
 
         if (!r)
             return ms__store_err(MPISNAP_EMISMATCH, MS_SRC_NONE,
-                                 "region '%s' is not in the snapshot",
-                                 w->name);
+                                 "region '%s' is not in the snapshot", w->name);
         if (r->base)
             return ms__store_err(MPISNAP_EMISMATCH, MS_SRC_NONE,
                                  "region '%s' is protected twice", w->name);
@@ -210,9 +205,8 @@ static int match_regions(struct ms__rankdata *d,
             return ms__store_err(
                 MPISNAP_EMISMATCH, MS_SRC_NONE,
                 "region '%s': expected %s[%llu], snapshot has %s[%llu]",
-                w->name, ms__etype_name(w->etype),
-                (unsigned long long)w->count, ms__etype_name(r->etype),
-                (unsigned long long)r->count);
+                w->name, ms__etype_name(w->etype), (unsigned long long)w->count,
+                ms__etype_name(r->etype), (unsigned long long)r->count);
         /* Marks the match; a zero-length region has no memory to read. */
         r->base = w->base ? w->base : (void *)w;
     }
@@ -282,7 +276,7 @@ static int read_channels(hid_t f, struct ms__rankdata *d)
                   "message %llu lies outside /channels/payload",
                   (unsigned long long)i);
         *m = (struct ms__msg){env[i].comm_id, env[i].source, env[i].tag,
-                              env[i].pos, env[i].nbytes, NULL};
+                              env[i].pos,     env[i].nbytes, NULL};
         m->data = malloc(m->nbytes ? m->nbytes : 1);
         MS_SCHECK(m->data, MPISNAP_ENOMEM, MS_SRC_NONE, "out of memory");
         d->nmsgs++;
@@ -306,8 +300,8 @@ static int read_comms(hid_t f, struct ms__rankdata *d)
 
     MS_SCHECK(t >= 0, MPISNAP_EIO, MS_SRC_H5, "comm type");
     if ((ret = read_alloc(f, "comms/table", t, (void **)&tab, &n)) ||
-        (ret = read_alloc(f, "comms/world", H5T_NATIVE_INT32,
-                          (void **)&world, &total)))
+        (ret = read_alloc(f, "comms/world", H5T_NATIVE_INT32, (void **)&world,
+                          &total)))
         goto out;
     d->comms = calloc(n ? n : 1, sizeof *d->comms);
     MS_SCHECK(d->comms, MPISNAP_ENOMEM, MS_SRC_NONE, "out of memory");
@@ -320,9 +314,8 @@ static int read_comms(hid_t f, struct ms__rankdata *d)
                   MPISNAP_ECORRUPT, MS_SRC_NONE,
                   "communicator %llu lies outside /comms/world",
                   (unsigned long long)i);
-        *c = (struct ms__commrec){tab[i].id,    tab[i].parent,
-                                  tab[i].ordinal, tab[i].color,
-                                  tab[i].ncoll, tab[i].size,
+        *c = (struct ms__commrec){tab[i].id,    tab[i].parent, tab[i].ordinal,
+                                  tab[i].color, tab[i].ncoll,  tab[i].size,
                                   NULL};
         c->world = malloc(size ? size * sizeof *c->world : 1);
         MS_SCHECK(c->world, MPISNAP_ENOMEM, MS_SRC_NONE, "out of memory");
@@ -354,8 +347,7 @@ static int read_counters(hid_t f, struct ms__rankdata *d)
 
 /* ------------------------------------------------------------- rank file */
 
-static int read_header(hid_t f, uint64_t id, int rank,
-                       struct ms__rankdata *d)
+static int read_header(hid_t f, uint64_t id, int rank, struct ms__rankdata *d)
 {
     int ret;
 
@@ -370,8 +362,8 @@ static int read_header(hid_t f, uint64_t id, int rank,
         return ms__store_err(MPISNAP_ECORRUPT, MS_SRC_NONE,
                              "holds rank %d of snapshot %llu, expected "
                              "rank %d of snapshot %llu",
-                             (int)d->rank, (unsigned long long)d->snap_id,
-                             rank, (unsigned long long)id);
+                             (int)d->rank, (unsigned long long)d->snap_id, rank,
+                             (unsigned long long)id);
     return 0;
 }
 
@@ -417,9 +409,9 @@ static int dir_exists(const char *root, uint64_t id)
 }
 
 int ms__store_read_rank(const char *root, uint64_t id, int rank,
-                        uint64_t expect_checksum,
-                        const struct ms__region *want, size_t nwant,
-                        struct ms__rankdata *out, char *errbuf, size_t errlen)
+                        uint64_t expect_checksum, const struct ms__region *want,
+                        size_t nwant, struct ms__rankdata *out, char *errbuf,
+                        size_t errlen)
 {
     char name[32], path[4096], msg[512];
     struct ms__h5_quiet q;
@@ -506,8 +498,7 @@ int ms__store_read_index(const char *root, uint64_t id, struct ms__index *ix)
     int ret;
 
     memset(ix, 0, sizeof *ix);
-    if ((ret = ms__store_path(path, sizeof path, root, id, 0,
-                              MS_H5_INDEX)) < 0)
+    if ((ret = ms__store_path(path, sizeof path, root, id, 0, MS_H5_INDEX)) < 0)
         return ret;
     if (stat(path, &st) < 0)
         return ms__store_err(errno == ENOENT ? MPISNAP_ENOSNAP : MPISNAP_EIO,

@@ -69,13 +69,13 @@ void ms__h5_quiet_end(const struct ms__h5_quiet *q)
 int ms__store_path(char *out, size_t n, const char *root, uint64_t id,
                    int partial, const char *file)
 {
-    int len = snprintf(out, n, "%s/snap-%06llu%s%s%s", root,
-                       (unsigned long long)id, partial ? ".partial" : "",
-                       file ? "/" : "", file ? file : "");
+    int len =
+        snprintf(out, n, "%s/snap-%06llu%s%s%s", root, (unsigned long long)id,
+                 partial ? ".partial" : "", file ? "/" : "", file ? file : "");
 
     if (len < 0 || (size_t)len >= n)
-        return ms__store_err(MPISNAP_EINVAL, MS_SRC_NONE,
-                             "%s: path too long", root);
+        return ms__store_err(MPISNAP_EINVAL, MS_SRC_NONE, "%s: path too long",
+                             root);
     return 0;
 }
 
@@ -142,17 +142,17 @@ int ms__store_begin(const char *root, uint64_t id)
 /* ----------------------------------------------------------------- types */
 
 static const char *const etype_names[MS_T_COUNT_] = {
-    [MS_T_BYTES] = "bytes",   [MS_T_CHAR] = "char",
-    [MS_T_SCHAR] = "schar",   [MS_T_UCHAR] = "uchar",
-    [MS_T_SHORT] = "short",   [MS_T_USHORT] = "ushort",
-    [MS_T_INT] = "int",       [MS_T_UINT] = "uint",
-    [MS_T_LONG] = "long",     [MS_T_ULONG] = "ulong",
-    [MS_T_LLONG] = "llong",   [MS_T_ULLONG] = "ullong",
-    [MS_T_FLOAT] = "float",   [MS_T_DOUBLE] = "double",
+    [MS_T_BYTES] = "bytes",     [MS_T_CHAR] = "char",
+    [MS_T_SCHAR] = "schar",     [MS_T_UCHAR] = "uchar",
+    [MS_T_SHORT] = "short",     [MS_T_USHORT] = "ushort",
+    [MS_T_INT] = "int",         [MS_T_UINT] = "uint",
+    [MS_T_LONG] = "long",       [MS_T_ULONG] = "ulong",
+    [MS_T_LLONG] = "llong",     [MS_T_ULLONG] = "ullong",
+    [MS_T_FLOAT] = "float",     [MS_T_DOUBLE] = "double",
     [MS_T_LDOUBLE] = "ldouble", [MS_T_INT8] = "int8",
-    [MS_T_INT16] = "int16",   [MS_T_INT32] = "int32",
-    [MS_T_INT64] = "int64",   [MS_T_UINT8] = "uint8",
-    [MS_T_UINT16] = "uint16", [MS_T_UINT32] = "uint32",
+    [MS_T_INT16] = "int16",     [MS_T_INT32] = "int32",
+    [MS_T_INT64] = "int64",     [MS_T_UINT8] = "uint8",
+    [MS_T_UINT16] = "uint16",   [MS_T_UINT32] = "uint32",
     [MS_T_UINT64] = "uint64",
 };
 
@@ -175,6 +175,7 @@ int ms__h5_etype_parse(const char *name)
  * as numbers, and the "etype" attribute keeps them apart from uint8. */
 hid_t ms__h5_etype(int etype)
 {
+    /* clang-format off */
     switch (etype) {
     case MS_T_BYTES: return H5T_NATIVE_UINT8;
     case MS_T_CHAR: return H5T_NATIVE_CHAR;
@@ -201,6 +202,7 @@ hid_t ms__h5_etype(int etype)
     case MS_T_UINT64: return H5T_NATIVE_UINT64;
     default: return H5I_INVALID_HID;
     }
+    /* clang-format on */
 }
 
 #define INSERT(t, s, f, h) H5Tinsert(t, #f, offsetof(s, f), h)
@@ -316,14 +318,17 @@ int ms__h5_attr_str(hid_t obj, const char *name, const char *s)
 
 /* ------------------------------------------------------------- datasets */
 
-/* About 1 MiB per chunk: Fletcher-32 checks each chunk on its own. */
+/* Chunks of at most 1 MiB (Fletcher-32 checks each on its own), all of
+ * about the same size: HDF5 stores the last chunk whole, so equal chunks
+ * waste less than one element each. */
 static hsize_t chunk_elems(uint64_t n, size_t elsize)
 {
-    hsize_t c = (1u << 20) / (elsize ? elsize : 1);
+    uint64_t per = (1u << 20) / (elsize ? elsize : 1), nchunks;
 
-    if (c == 0)
-        c = 1;
-    return n < c ? (hsize_t)n : c;
+    if (per == 0)
+        per = 1;
+    nchunks = (n + per - 1) / per;
+    return (hsize_t)((n + nchunks - 1) / nchunks);
 }
 
 int ms__h5_write_1d(hid_t loc, const char *name, hid_t memtype, uint64_t n,
@@ -338,12 +343,11 @@ int ms__h5_write_1d(hid_t loc, const char *name, hid_t memtype, uint64_t n,
     ftype = H5Tcopy(memtype);
     MS_SCHECK(ftype >= 0, MPISNAP_EIO, MS_SRC_H5, "dataset %s", name);
     if (H5Tget_class(memtype) == H5T_COMPOUND)
-        MS_SCHECK(H5Tpack(ftype) >= 0, MPISNAP_EIO, MS_SRC_H5,
-                  "dataset %s", name);
+        MS_SCHECK(H5Tpack(ftype) >= 0, MPISNAP_EIO, MS_SRC_H5, "dataset %s",
+                  name);
     sp = H5Screate_simple(1, &dim, NULL);
     dcpl = H5Pcreate(H5P_DATASET_CREATE);
-    MS_SCHECK(sp >= 0 && dcpl >= 0, MPISNAP_EIO, MS_SRC_H5, "dataset %s",
-              name);
+    MS_SCHECK(sp >= 0 && dcpl >= 0, MPISNAP_EIO, MS_SRC_H5, "dataset %s", name);
     /* Chunks cannot be empty, so an empty dataset stays contiguous and
      * unfiltered. */
     if (n > 0) {
@@ -356,8 +360,8 @@ int ms__h5_write_1d(hid_t loc, const char *name, hid_t memtype, uint64_t n,
     ds = H5Dcreate2(loc, name, ftype, sp, H5P_DEFAULT, dcpl, H5P_DEFAULT);
     MS_SCHECK(ds >= 0, MPISNAP_EIO, MS_SRC_H5, "create dataset %s", name);
     if (n > 0)
-        MS_SCHECK(H5Dwrite(ds, memtype, H5S_ALL, H5S_ALL, H5P_DEFAULT,
-                           buf) >= 0,
+        MS_SCHECK(H5Dwrite(ds, memtype, H5S_ALL, H5S_ALL, H5P_DEFAULT, buf) >=
+                      0,
                   MPISNAP_EIO, MS_SRC_H5, "write dataset %s", name);
 out:
     if (ds >= 0)
@@ -392,8 +396,7 @@ static int write_state(hid_t file, const struct ms__rankdata *d)
         hid_t t = ms__h5_etype(r->etype);
 
         MS_SCHECK(valid_name(r->name), MPISNAP_EINVAL, MS_SRC_NONE,
-                  "region name '%.63s' is not a valid dataset name",
-                  r->name);
+                  "region name '%.63s' is not a valid dataset name", r->name);
         MS_SCHECK(t >= 0, MPISNAP_EINVAL, MS_SRC_NONE,
                   "region '%s': bad element type %d", r->name, r->etype);
         MS_SCHECK(r->count == 0 || r->base, MPISNAP_EINVAL, MS_SRC_NONE,
@@ -422,8 +425,8 @@ out:
  * buffer because messages are small and many. */
 static int write_channels(hid_t file, const struct ms__rankdata *d)
 {
-    hid_t g = H5Gcreate2(file, "channels", H5P_DEFAULT, H5P_DEFAULT,
-                         H5P_DEFAULT);
+    hid_t g =
+        H5Gcreate2(file, "channels", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
     hid_t t = ms__h5_env_type();
     struct ms__h5_env *env = NULL;
     unsigned char *pay = NULL;
@@ -463,8 +466,7 @@ out:
 
 static int write_comms(hid_t file, const struct ms__rankdata *d)
 {
-    hid_t g = H5Gcreate2(file, "comms", H5P_DEFAULT, H5P_DEFAULT,
-                         H5P_DEFAULT);
+    hid_t g = H5Gcreate2(file, "comms", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
     hid_t t = ms__h5_comm_type();
     struct ms__h5_comm *tab = NULL;
     int32_t *world = NULL;
@@ -511,15 +513,12 @@ static int write_rank_attrs(hid_t file, const struct ms__rankdata *d)
     int ret;
 
     if ((ret = ms__h5_attr_put(file, "rank", H5T_NATIVE_INT32, &d->rank)) ||
-        (ret = ms__h5_attr_put(file, "nranks", H5T_NATIVE_INT32,
-                               &d->nranks)) ||
+        (ret = ms__h5_attr_put(file, "nranks", H5T_NATIVE_INT32, &d->nranks)) ||
         (ret = ms__h5_attr_put(file, "snap_id", H5T_NATIVE_UINT64,
                                &d->snap_id)) ||
-        (ret = ms__h5_attr_put(file, "point", H5T_NATIVE_UINT64,
-                               &d->point)) ||
+        (ret = ms__h5_attr_put(file, "point", H5T_NATIVE_UINT64, &d->point)) ||
         (ret = ms__h5_attr_put(file, "time", H5T_NATIVE_DOUBLE, &d->time)) ||
-        (ret = ms__h5_attr_put(file, "format_version", H5T_NATIVE_INT32,
-                               &fv)))
+        (ret = ms__h5_attr_put(file, "format_version", H5T_NATIVE_INT32, &fv)))
         return ret;
     return ms__h5_attr_str(file, "library_version", MPISNAP_VERSION_STRING);
 }

@@ -1,0 +1,618 @@
+/* Unit test of the store: write, commit, read back, damage, retention.
+ * No MPI: the store makes no MPI calls.
+ * Usage: test_store WORKDIR.  WORKDIR/rt/snap-000007 is left in place for
+ * the h5dump, h5ls and h5py tests that follow this one. */
+#define _GNU_SOURCE /* memmem */
+#include <fcntl.h>
+#include <hdf5.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "assert.h"
+#include "mpisnap.h"
+#include "store/store.h"
+
+static char work[1024];
+
+#define NU 1000
+#define NN 17
+#define NB 333
+#define NBIG 300000 /* 2.4 MB of doubles: several 1 MiB chunks */
+
+struct state {
+    double u[NU];
+    int n[NN];
+    unsigned char blob[NB];
+    double *big;
+};
+
+static void fill_state(struct state *s, int seed)
+{
+    for (int i = 0; i < NU; i++)
+        s->u[i] = 0.5 * i + seed;
+    for (int i = 0; i < NN; i++)
+        s->n[i] = -i * 1000 + seed;
+    for (int i = 0; i < NB; i++)
+        s->blob[i] = (unsigned char)(i * 7 + seed);
+    for (int i = 0; i < NBIG; i++)
+        s->big[i] = 1.0 / (i + 1) + seed;
+}
+
+static void regions_of(struct state *s, struct ms__region r[5])
+{
+    memset(r, 0, 5 * sizeof *r);
+    r[0] = (struct ms__region){"u", s->u, NU, MS_T_DOUBLE, sizeof s->u};
+    r[1] = (struct ms__region){"n", s->n, NN, MS_T_INT, sizeof s->n};
+    r[2] = (struct ms__region){"blob", s->blob, NB, MS_T_BYTES, NB};
+    r[3] = (struct ms__region){"empty", NULL, 0, MS_T_DOUBLE, 0};
+    r[4] = (struct ms__region){"big", s->big, NBIG, MS_T_DOUBLE,
+                               NBIG * sizeof(double)};
+}
+
+static unsigned char pay0[] = "hello, in flight";
+static unsigned char pay1[1000];
+static int32_t world4[] = {0, 1, 2, 3}, world2[] = {3, 1};
+
+static struct ms__msg msgs[] = {
+    {7, 1, 42, 1, sizeof pay0, pay0},
+    {7, 1, 42, 2, 0, NULL}, /* an empty message */
+    {9, 0, -5, 12, sizeof pay1, pay1},
+};
+static struct ms__commrec comms[] = {
+    {1, 0, 0, -1, 10, 4, world4},
+    {9, 1, 3, 2, 0, 2, world2},
+};
+static struct ms__counter counters[] = {
+    {1, 0, 42, 0, 5},
+    {1, 3, 7, 1, 1ULL << 40},
+    {9, 1, -1, 0, 0},
+};
+
+static void rankdata(struct ms__rankdata *d, int rank, uint64_t id,
+                     struct ms__region *r, size_t nr)
+{
+    memset(d, 0, sizeof *d);
+    d->rank = rank;
+    d->nranks = 2;
+    d->snap_id = id;
+    d->point = 1234;
+    d->time = 1700000000.25;
+    d->nregions = nr;
+    d->regions = r;
+    d->nmsgs = sizeof msgs / sizeof msgs[0];
+    d->msgs = msgs;
+    d->ncomms = sizeof comms / sizeof comms[0];
+    d->comms = comms;
+    d->ncounters = sizeof counters / sizeof counters[0];
+    d->counters = counters;
+}
+
+static void rootdir(char *out, size_t n, const char *sub)
+{
+    char cmd[2048];
+
+    snprintf(out, n, "%s/%s", work, sub);
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", out);
+    ASSERT_EQ_INT(system(cmd), 0);
+}
+
+/* Write a 2-rank snapshot with regions from s0/s1 and commit it. */
+static void snapshot(const char *root, uint64_t id, struct state *s0,
+                     struct state *s1, int keep, struct ms__index *ix)
+{
+    struct ms__region r[5];
+    struct ms__rankdata d;
+    uint64_t sum, bytes;
+
+    memset(ix, 0, sizeof *ix);
+    ix->snap_id = id;
+    ix->nranks = 2;
+    ix->point = 1234;
+    ix->t_start = 1.5;
+    ix->t_end = 2.75;
+    snprintf(ix->app, sizeof ix->app, "test_store");
+    ix->checksums = calloc(2, sizeof *ix->checksums);
+    ASSERT_EQ_INT(ms__store_begin(root, id), 0);
+    for (int rank = 0; rank < 2; rank++) {
+        regions_of(rank ? s1 : s0, r);
+        rankdata(&d, rank, id, r, 5);
+        ASSERT_EQ_INT(ms__store_write_rank(root, &d, &sum, &bytes), 0);
+        ix->checksums[rank] = sum;
+        ix->bytes += bytes;
+        ix->nmsgs += d.nmsgs;
+    }
+    ASSERT_EQ_INT(ms__store_commit(root, ix, keep), 0);
+}
+
+static void rankpath(char *out, size_t n, const char *root, uint64_t id,
+                     int rank)
+{
+    char dir[1024];
+
+    ms__store_snapdir(dir, sizeof dir, root, id, 0);
+    snprintf(out, n, "%s/rank-%06d.h5", dir, rank);
+}
+
+static void test_checksum(void)
+{
+    static const struct {
+        size_t len;
+        int mul, add;
+        uint64_t want;
+    } v[] = {
+        {0, 0, 0, 0xef46db3751d8e999ULL},
+        {103, 7, 0, 0xc59307ab9d035cf4ULL},
+        {(1 << 20) + 45, 13, 5, 0x3cdb1be81f1c39d5ULL},
+    };
+    char path[1100];
+    uint64_t sum, bytes;
+
+    snprintf(path, sizeof path, "%s/xxh.bin", work);
+    for (size_t k = 0; k < sizeof v / sizeof v[0]; k++) {
+        unsigned char *buf = malloc(v[k].len + 1);
+        FILE *f = fopen(path, "wb");
+
+        for (size_t i = 0; i < v[k].len; i++)
+            buf[i] = (unsigned char)(i * v[k].mul + v[k].add);
+        ASSERT_TRUE(f);
+        ASSERT_EQ_U64(fwrite(buf, 1, v[k].len, f), v[k].len);
+        fclose(f);
+        ASSERT_EQ_INT(ms__store_file_checksum(path, &sum, &bytes), 0);
+        ASSERT_EQ_U64(sum, v[k].want);
+        ASSERT_EQ_U64(bytes, v[k].len);
+        free(buf);
+    }
+    /* "abc": the xxHash specification's own example. */
+    FILE *f = fopen(path, "wb");
+    fputs("abc", f);
+    fclose(f);
+    ASSERT_EQ_INT(ms__store_file_checksum(path, &sum, &bytes), 0);
+    ASSERT_EQ_U64(sum, 0x44bc2cf5ad770999ULL);
+    unlink(path);
+    ASSERT_EQ_INT(ms__store_file_checksum(path, &sum, &bytes), MPISNAP_ENOSNAP);
+}
+
+static void check_extras(const struct ms__rankdata *o)
+{
+    ASSERT_EQ_U64(o->nmsgs, 3);
+    for (size_t i = 0; i < 3; i++) {
+        ASSERT_EQ_U64(o->msgs[i].comm_id, msgs[i].comm_id);
+        ASSERT_EQ_INT(o->msgs[i].source, msgs[i].source);
+        ASSERT_EQ_INT(o->msgs[i].tag, msgs[i].tag);
+        ASSERT_EQ_U64(o->msgs[i].pos, msgs[i].pos);
+        ASSERT_EQ_U64(o->msgs[i].nbytes, msgs[i].nbytes);
+        ASSERT_TRUE(o->msgs[i].data);
+        ASSERT_MEMEQ(o->msgs[i].data, msgs[i].data ? msgs[i].data : pay0,
+                     msgs[i].nbytes);
+    }
+    ASSERT_EQ_U64(o->ncomms, 2);
+    for (size_t i = 0; i < 2; i++) {
+        ASSERT_EQ_U64(o->comms[i].id, comms[i].id);
+        ASSERT_EQ_U64(o->comms[i].parent, comms[i].parent);
+        ASSERT_EQ_U64(o->comms[i].ordinal, comms[i].ordinal);
+        ASSERT_EQ_INT(o->comms[i].color, comms[i].color);
+        ASSERT_EQ_U64(o->comms[i].ncoll, comms[i].ncoll);
+        ASSERT_EQ_INT(o->comms[i].size, comms[i].size);
+        ASSERT_MEMEQ(o->comms[i].world, comms[i].world,
+                     comms[i].size * sizeof(int32_t));
+    }
+    ASSERT_EQ_U64(o->ncounters, 3);
+    for (size_t i = 0; i < 3; i++) {
+        ASSERT_EQ_U64(o->counters[i].comm_id, counters[i].comm_id);
+        ASSERT_EQ_INT(o->counters[i].peer, counters[i].peer);
+        ASSERT_EQ_INT(o->counters[i].tag, counters[i].tag);
+        ASSERT_EQ_INT(o->counters[i].dir, counters[i].dir);
+        ASSERT_EQ_U64(o->counters[i].count, counters[i].count);
+    }
+}
+
+static const struct ms__region *by_name(const struct ms__rankdata *o,
+                                        const char *name)
+{
+    for (size_t i = 0; i < o->nregions; i++)
+        if (strcmp(o->regions[i].name, name) == 0)
+            return &o->regions[i];
+    ASSERT_FAIL_("region %s not listed", name);
+}
+
+/* Write, commit, read back every value. */
+static void test_roundtrip(struct state *s0, struct state *s1,
+                           struct state *got)
+{
+    char root[1100], path[2048], buf[64], err[256];
+    struct ms__index ix, rix;
+    struct ms__region want[5];
+    struct ms__rankdata o;
+    uint64_t *ids, sum, bytes;
+    size_t n;
+    int64_t hi;
+    FILE *f;
+
+    rootdir(root, sizeof root, "rt");
+    ASSERT_EQ_INT(ms__store_scan(root, 1, &ids, &n, &hi), 0);
+    ASSERT_EQ_U64(n, 0);
+    ASSERT_EQ_INT(hi, -1);
+
+    snapshot(root, 7, s0, s1, 3, &ix);
+    ms__store_snapdir(path, sizeof path, root, 7, 1);
+    ASSERT_TRUE(access(path, F_OK) != 0); /* the partial dir is gone */
+
+    snprintf(path, sizeof path, "%s/latest", root);
+    f = fopen(path, "r");
+    ASSERT_TRUE(f && fgets(buf, sizeof buf, f));
+    fclose(f);
+    ASSERT_STREQ(buf, "snap-000007\n");
+
+    ASSERT_EQ_INT(ms__store_read_index(root, 7, &rix), 0);
+    ASSERT_EQ_U64(rix.snap_id, 7);
+    ASSERT_EQ_INT(rix.nranks, 2);
+    ASSERT_EQ_U64(rix.point, 1234);
+    ASSERT_EQ_DBL(rix.t_start, 1.5);
+    ASSERT_EQ_DBL(rix.t_end, 2.75);
+    ASSERT_STREQ(rix.app, "test_store");
+    ASSERT_EQ_U64(rix.bytes, ix.bytes);
+    ASSERT_EQ_U64(rix.nmsgs, 6);
+    for (int r = 0; r < 2; r++) {
+        ASSERT_EQ_U64(rix.checksums[r], ix.checksums[r]);
+        rankpath(path, sizeof path, root, 7, r);
+        ASSERT_EQ_INT(ms__store_file_checksum(path, &sum, &bytes), 0);
+        ASSERT_EQ_U64(sum, ix.checksums[r]);
+    }
+    free(rix.checksums);
+    ASSERT_EQ_INT(ms__store_read_index(root, 99, &rix), MPISNAP_ENOSNAP);
+    ASSERT_TRUE(rix.checksums == NULL);
+
+    for (int r = 0; r < 2; r++) {
+        struct state *s = r ? s1 : s0;
+
+        memset(got->u, 0, sizeof got->u);
+        memset(got->n, 0, sizeof got->n);
+        memset(got->blob, 0, sizeof got->blob);
+        memset(got->big, 0, NBIG * sizeof(double));
+        regions_of(got, want);
+        ASSERT_EQ_INT(ms__store_read_rank(root, 7, r, ix.checksums[r], want, 5,
+                                          &o, err, sizeof err),
+                      0);
+        ASSERT_MEMEQ(got->u, s->u, sizeof s->u);
+        ASSERT_MEMEQ(got->n, s->n, sizeof s->n);
+        ASSERT_MEMEQ(got->blob, s->blob, sizeof s->blob);
+        ASSERT_MEMEQ(got->big, s->big, NBIG * sizeof(double));
+        ASSERT_EQ_INT(o.rank, r);
+        ASSERT_EQ_INT(o.nranks, 2);
+        ASSERT_EQ_U64(o.snap_id, 7);
+        ASSERT_EQ_U64(o.point, 1234);
+        ASSERT_EQ_DBL(o.time, 1700000000.25);
+        ASSERT_EQ_U64(o.nregions, 5);
+        ASSERT_TRUE(by_name(&o, "u")->base == got->u);
+        check_extras(&o);
+        ms__store_free_rankdata(&o);
+    }
+
+    /* want == NULL: regions listed, not read. */
+    ASSERT_EQ_INT(ms__store_read_rank(root, 7, 1, ix.checksums[1], NULL, 0, &o,
+                                      err, sizeof err),
+                  0);
+    ASSERT_EQ_U64(o.nregions, 5);
+    ASSERT_EQ_INT(by_name(&o, "u")->etype, MS_T_DOUBLE);
+    ASSERT_EQ_U64(by_name(&o, "u")->count, NU);
+    ASSERT_EQ_U64(by_name(&o, "u")->bytes, NU * sizeof(double));
+    ASSERT_EQ_INT(by_name(&o, "n")->etype, MS_T_INT);
+    ASSERT_EQ_INT(by_name(&o, "blob")->etype, MS_T_BYTES);
+    ASSERT_EQ_U64(by_name(&o, "blob")->bytes, NB);
+    ASSERT_EQ_U64(by_name(&o, "empty")->count, 0);
+    ASSERT_EQ_U64(by_name(&o, "big")->count, NBIG);
+    for (size_t i = 0; i < o.nregions; i++)
+        ASSERT_TRUE(o.regions[i].base == NULL);
+    check_extras(&o);
+    ms__store_free_rankdata(&o);
+    free(ix.checksums);
+    ASSERT_STREQ(ms__etype_name(MS_T_DOUBLE), "double");
+    ASSERT_STREQ(ms__etype_name(MS_T_BYTES), "bytes");
+    ASSERT_STREQ(ms__etype_name(-1), "unknown");
+}
+
+/* Read with want[] and expect code; the buffers must stay untouched. */
+static void expect_fail(const char *root, uint64_t id, uint64_t sum,
+                        struct ms__region *want, size_t nwant, int code,
+                        const char *msg1, const char *msg2, struct state *got)
+{
+    struct ms__rankdata o;
+    char err[256] = "";
+
+    memset(got->u, 0xAB, sizeof got->u);
+    memset(got->n, 0xAB, sizeof got->n);
+    memset(got->blob, 0xAB, sizeof got->blob);
+    memset(got->big, 0xAB, NBIG * sizeof(double));
+    ASSERT_EQ_INT(
+        ms__store_read_rank(root, id, 0, sum, want, nwant, &o, err, sizeof err),
+        code);
+    ASSERT_STRSTR(err, msg1);
+    if (msg2)
+        ASSERT_STRSTR(err, msg2);
+    ASSERT_EQ_U64(o.nregions + o.nmsgs + o.ncomms + o.ncounters, 0);
+    ASSERT_TRUE(!o.regions && !o.msgs && !o.comms && !o.counters);
+    if (code != MPISNAP_ECORRUPT || !strstr(err, "region")) {
+        for (size_t i = 0; i < NB; i++)
+            ASSERT_EQ_INT(got->blob[i], 0xAB);
+        for (size_t i = 0; i < NN; i++)
+            ASSERT_EQ_INT((unsigned)got->n[i], 0xABABABABu);
+        unsigned char *p = (unsigned char *)got->big;
+        for (size_t i = 0; i < NBIG * sizeof(double); i++)
+            ASSERT_EQ_INT(p[i], 0xAB);
+        p = (unsigned char *)got->u;
+        for (size_t i = 0; i < sizeof got->u; i++)
+            ASSERT_EQ_INT(p[i], 0xAB);
+    }
+}
+
+static void test_mismatch(struct state *s0, struct state *got)
+{
+    char root[1100];
+    struct ms__index ix;
+    struct ms__region want[5];
+
+    rootdir(root, sizeof root, "mm");
+    snapshot(root, 3, s0, s0, 1, &ix);
+
+    regions_of(got, want);
+    want[0].count = NU - 1;
+    expect_fail(root, 3, ix.checksums[0], want, 5, MPISNAP_EMISMATCH,
+                "region 'u'",
+                "expected double[999], snapshot has "
+                "double[1000]",
+                got);
+    regions_of(got, want);
+    want[1].etype = MS_T_FLOAT;
+    expect_fail(root, 3, ix.checksums[0], want, 5, MPISNAP_EMISMATCH,
+                "region 'n'", "expected float[17], snapshot has int[17]", got);
+    regions_of(got, want);
+    snprintf(want[2].name, sizeof want[2].name, "blub");
+    expect_fail(root, 3, ix.checksums[0], want, 5, MPISNAP_EMISMATCH,
+                "region 'blub' is not in the snapshot", NULL, got);
+    regions_of(got, want);
+    expect_fail(root, 3, ix.checksums[0], want, 4, MPISNAP_EMISMATCH,
+                "region 'big' is in the snapshot but not protected", NULL, got);
+    regions_of(got, want);
+    expect_fail(root, 4, ix.checksums[0], want, 5, MPISNAP_ENOSNAP, "not found",
+                NULL, got);
+    free(ix.checksums);
+}
+
+/* Flip one byte of a file at the first occurrence of pat (or at off). */
+static long flip(const char *path, const void *pat, size_t patlen, long off)
+{
+    struct stat st;
+    unsigned char *buf, *hit;
+    FILE *f;
+
+    ASSERT_EQ_INT(stat(path, &st), 0);
+    buf = malloc(st.st_size);
+    f = fopen(path, "r+b");
+    ASSERT_TRUE(f);
+    ASSERT_EQ_U64(fread(buf, 1, st.st_size, f), (uint64_t)st.st_size);
+    if (pat) {
+        hit = memmem(buf, st.st_size, pat, patlen);
+        ASSERT_TRUE(hit);
+        off = (long)(hit - buf) + 3;
+    }
+    buf[off] ^= 0x10;
+    fseek(f, off, SEEK_SET);
+    fputc(buf[off], f);
+    fclose(f);
+    free(buf);
+    return off;
+}
+
+static void test_damage(struct state *s0, struct state *got)
+{
+    char root[1100], path[2048];
+    struct ms__index ix;
+    struct ms__region want[5];
+    struct stat st;
+    uint64_t sum, bytes;
+    long off;
+
+    rootdir(root, sizeof root, "dmg");
+    snapshot(root, 5, s0, s0, 1, &ix);
+    rankpath(path, sizeof path, root, 5, 0);
+    regions_of(got, want);
+
+    /* One flipped byte: the whole-file checksum catches it. */
+    off = flip(path, NULL, 0, 4000);
+    expect_fail(root, 5, ix.checksums[0], want, 5, MPISNAP_ECORRUPT,
+                "rank-000000.h5: checksum mismatch (file damaged)", NULL, got);
+    flip(path, NULL, 0, off); /* undo */
+    ASSERT_EQ_INT(ms__store_file_checksum(path, &sum, &bytes), 0);
+    ASSERT_EQ_U64(sum, ix.checksums[0]);
+
+    /* Damage inside a region with the index updated to match: then the
+     * Fletcher-32 filter must catch it. */
+    flip(path, s0->big + 1000, 64, 0);
+    ASSERT_EQ_INT(ms__store_file_checksum(path, &sum, &bytes), 0);
+    expect_fail(root, 5, sum, want, 5, MPISNAP_ECORRUPT, "region 'big'",
+                "rank-000000.h5", got);
+
+    /* Truncated file. */
+    rankpath(path, sizeof path, root, 5, 1);
+    ASSERT_EQ_INT(stat(path, &st), 0);
+    ASSERT_EQ_INT(truncate(path, st.st_size / 2), 0);
+    ASSERT_EQ_INT(ms__store_file_checksum(path, &sum, &bytes), 0);
+    ASSERT_EQ_U64(bytes, (uint64_t)st.st_size / 2);
+    {
+        struct ms__rankdata o;
+        char err[256] = "";
+
+        ASSERT_EQ_INT(ms__store_read_rank(root, 5, 1, ix.checksums[1], want, 5,
+                                          &o, err, sizeof err),
+                      MPISNAP_ECORRUPT);
+        ASSERT_STRSTR(err, "rank-000001.h5: checksum mismatch");
+        /* Even with a matching checksum, HDF5 must refuse it cleanly. */
+        ASSERT_EQ_INT(
+            ms__store_read_rank(root, 5, 1, sum, NULL, 0, &o, err, sizeof err),
+            MPISNAP_ECORRUPT);
+        ASSERT_STRSTR(err, "rank-000001.h5: ");
+        ASSERT_TRUE(o.regions == NULL);
+    }
+    free(ix.checksums);
+}
+
+/* A file from a newer format version is refused with EVERSION. */
+static void test_version(struct state *s0, struct state *got)
+{
+    char root[1100], path[2048];
+    struct ms__index ix;
+    struct ms__region want[5];
+    uint64_t sum, bytes;
+    int32_t v = MPISNAP_FORMAT_VERSION + 1;
+    hid_t f, a;
+
+    rootdir(root, sizeof root, "ver");
+    snapshot(root, 2, s0, s0, 1, &ix);
+    rankpath(path, sizeof path, root, 2, 0);
+    f = H5Fopen(path, H5F_ACC_RDWR, H5P_DEFAULT);
+    ASSERT_TRUE(f >= 0);
+    a = H5Aopen(f, "format_version", H5P_DEFAULT);
+    ASSERT_TRUE(a >= 0);
+    ASSERT_TRUE(H5Awrite(a, H5T_NATIVE_INT32, &v) >= 0);
+    H5Aclose(a);
+    H5Fclose(f);
+    ASSERT_EQ_INT(ms__store_file_checksum(path, &sum, &bytes), 0);
+    regions_of(got, want);
+    expect_fail(root, 2, sum, want, 5, MPISNAP_EVERSION, "format version 2",
+                NULL, got);
+    free(ix.checksums);
+}
+
+static void expect_ids(const char *root, const uint64_t *want, size_t n,
+                       int64_t highest)
+{
+    uint64_t *ids;
+    size_t nids;
+    int64_t hi;
+
+    ASSERT_EQ_INT(ms__store_scan(root, 0, &ids, &nids, &hi), 0);
+    ASSERT_EQ_U64(nids, n);
+    for (size_t i = 0; i < n; i++)
+        ASSERT_EQ_U64(ids[i], want[i]);
+    ASSERT_EQ_INT(hi, highest);
+    free(ids);
+}
+
+static void test_retention(struct state *s0)
+{
+    char root[1100], path[2048];
+    struct ms__index ix;
+    struct ms__region r[5];
+    struct ms__rankdata d;
+    uint64_t sum, bytes, *ids;
+    size_t nids;
+    int64_t hi;
+
+    rootdir(root, sizeof root, "keep");
+    for (uint64_t id = 1; id <= 5; id++) {
+        snapshot(root, id, s0, s0, 2, &ix);
+        free(ix.checksums);
+    }
+    expect_ids(root, (uint64_t[]){5, 4}, 2, 5);
+    for (uint64_t id = 1; id <= 3; id++) {
+        ms__store_snapdir(path, sizeof path, root, id, 0);
+        ASSERT_TRUE(access(path, F_OK) != 0);
+        ms__store_snapdir(path, sizeof path, root, id, 1);
+        ASSERT_TRUE(access(path, F_OK) != 0);
+    }
+
+    /* keep 0 means 1: never the one just committed. */
+    snapshot(root, 6, s0, s0, 0, &ix);
+    free(ix.checksums);
+    expect_ids(root, (uint64_t[]){6}, 1, 6);
+
+    /* Stale partials count for the highest id and go when asked. */
+    ASSERT_EQ_INT(ms__store_begin(root, 9), 0);
+    regions_of(s0, r);
+    rankdata(&d, 0, 9, r, 5);
+    ASSERT_EQ_INT(ms__store_write_rank(root, &d, &sum, &bytes), 0);
+    ASSERT_EQ_INT(ms__store_begin(root, 8), 0);
+    expect_ids(root, (uint64_t[]){6}, 1, 9);
+    ASSERT_EQ_INT(ms__store_scan(root, 1, &ids, &nids, &hi), 0);
+    ASSERT_EQ_U64(nids, 1);
+    ASSERT_EQ_U64(ids[0], 6);
+    ASSERT_EQ_INT(hi, 9);
+    free(ids);
+    ms__store_snapdir(path, sizeof path, root, 9, 1);
+    ASSERT_TRUE(access(path, F_OK) != 0);
+    expect_ids(root, (uint64_t[]){6}, 1, 6);
+
+    /* Discard removes a partial; a second discard is no error. */
+    ASSERT_EQ_INT(ms__store_begin(root, 10), 0);
+    ASSERT_EQ_INT(ms__store_discard(root, 10), 0);
+    ms__store_snapdir(path, sizeof path, root, 10, 1);
+    ASSERT_TRUE(access(path, F_OK) != 0);
+    ASSERT_EQ_INT(ms__store_discard(root, 10), 0);
+
+    /* Committing without a partial directory fails and changes nothing. */
+    ix.snap_id = 11;
+    ix.nranks = 1;
+    ix.checksums = &sum;
+    ASSERT_EQ_INT(ms__store_commit(root, &ix, 1), MPISNAP_ENOSNAP);
+    expect_ids(root, (uint64_t[]){6}, 1, 6);
+}
+
+static void test_bad_write(struct state *s0)
+{
+    char root[1100], path[2048];
+    struct ms__region r[5];
+    struct ms__rankdata d;
+    uint64_t sum, bytes;
+
+    rootdir(root, sizeof root, "bad");
+    ASSERT_EQ_INT(ms__store_begin(root, 1), 0);
+    regions_of(s0, r);
+    snprintf(r[1].name, sizeof r[1].name, "a/b");
+    rankdata(&d, 0, 1, r, 5);
+    ASSERT_EQ_INT(ms__store_write_rank(root, &d, &sum, &bytes), MPISNAP_EINVAL);
+    ASSERT_STRSTR(ms__store_lasterr(), "'a/b'");
+    ms__store_snapdir(path, sizeof path, root, 1, 1);
+    strcat(path, "/rank-000000.h5");
+    ASSERT_TRUE(access(path, F_OK) != 0);
+    /* No partial directory: HDF5's message reaches lasterr. */
+    regions_of(s0, r);
+    rankdata(&d, 0, 2, r, 5);
+    ASSERT_EQ_INT(ms__store_write_rank(root, &d, &sum, &bytes), MPISNAP_EIO);
+    ASSERT_STRSTR(ms__store_lasterr(), "create ");
+}
+
+int main(int argc, char **argv)
+{
+    struct state *s0 = calloc(1, sizeof *s0), *s1 = calloc(1, sizeof *s1);
+    struct state *got = calloc(1, sizeof *got);
+
+    snprintf(work, sizeof work, "%s", argc > 1 ? argv[1] : "store-test");
+    mkdir(work, 0777);
+    s0->big = malloc(NBIG * sizeof(double));
+    s1->big = malloc(NBIG * sizeof(double));
+    got->big = malloc(NBIG * sizeof(double));
+    fill_state(s0, 0);
+    fill_state(s1, 100);
+    for (size_t i = 0; i < sizeof pay1; i++)
+        pay1[i] = (unsigned char)(i ^ 0x5A);
+
+    test_checksum();
+    test_roundtrip(s0, s1, got);
+    test_mismatch(s0, got);
+    test_damage(s0, got);
+    test_version(s0, got);
+    test_retention(s0);
+    test_bad_write(s0);
+
+    free(s0->big);
+    free(s1->big);
+    free(got->big);
+    free(s0);
+    free(s1);
+    free(got);
+    printf("test_store: all passed\n");
+    return 0;
+}
