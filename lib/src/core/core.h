@@ -6,9 +6,40 @@
 #include "pmpi/pmpi.h"
 #include "store/store.h"
 
+/* Tags on the private control communicator ms.ctl. */
+enum { MS_TAG_REQUEST = 1, MS_TAG_START = 2, MS_TAG_MARKER = 3 };
+
 /* Protected regions, in registration order. */
 extern struct ms__region *ms__regions;
 extern size_t ms__nregions;
+
+/* Snapshot-wide state of this rank (snapshot.c). */
+struct ms__core {
+    uint64_t point;        /* safe-point index: mpisnap_point() calls */
+    uint64_t skip_point;   /* restored at this point: record nothing there */
+    int64_t next_id;       /* id of the next snapshot */
+    int64_t last_committed;
+    uint64_t margin;       /* D: P = max(q) + D */
+    int want;              /* rank 0: a snapshot was requested */
+    int stop_after_commit; /* MPISNAP_STOP once the next one commits */
+    int stop;              /* return MPISNAP_STOP from mpisnap_point */
+    double last_end;       /* rank 0: when the last snapshot ended */
+    long attempts, missed_count;
+};
+extern struct ms__core ms__core;
+
+/* Pending restore: channel logs and counters of communicators the program
+ * has not re-created yet (restore.c). */
+void ms__restore_comm_created(struct ms__comm *c);
+
+/* Stable-stream key helpers. */
+static inline uint64_t ms__stream_key(uint64_t comm_id, int source, int tag)
+{
+    uint64_t k = ms__mix64(comm_id ^ ms__mix64(((uint64_t)(uint32_t)source
+                                                << 32) |
+                                               (uint32_t)tag));
+    return k ? k : 1;
+}
 
 int ms__core_point(void);
 int ms__core_restore(void);

@@ -1,15 +1,1049 @@
-/* Placeholder protocol: replaced by the real one (in progress). */
+/* Checkpoint snapshots: request, agree on the safe point, record, counting
+ * markers, channel window, write, complete, commit or abort.
+ * docs/protocol.md explains the protocol and why each snapshot is
+ * consistent.
+ *
+ * Every rank runs the same sequence of control collectives on ms.ctl for
+ * every snapshot, aborted or not: agree (Iallreduce; not with
+ * MPISNAP_EVERY), the NBX barrier (Ibarrier), complete (Igather +
+ * Iallreduce), outcome (Ibcast).  No rank ever blocks waiting for one:
+ * they are tested at safe points and in the library's progress loop. */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <time.h>
+
 #include "core/core.h"
 
-int ms__core_init(void) { return 0; }
-void ms__core_finalize(void) {}
-void ms__core_poll(void) {}
+struct ms__core ms__core = {.last_committed = -1, .margin = 2};
+
+enum { S_IDLE, S_AGREE, S_ARMED, S_CUT, S_WRITE, S_COMPLETE, S_OUTCOME };
+
+/* Collective counts are compared through NB hash buckets of communicator
+ * ids (max of count+1, max of ~count): a mismatch names the bucket. */
+#define NB 256
+
+/* What each rank reports to rank 0 at completion. */
+struct rankrec {
+    uint64_t ok, missed, point, checksum, bytes, nmsgs;
+    char why[200];
+};
+
+/* One incoming stream (comm, source, tag) during a snapshot. */
+struct wst {
+    struct wst *next;
+    uint64_t comm_id;
+    int source, tag;
+    uint64_t R; /* matched at this rank's cut */
+    uint64_t C; /* sender's count at its cut (from its marker) */
+    int have_R, have_C;
+};
+
+/* A message logged as possibly in flight (kept if pos <= C). */
+struct logmsg {
+    struct logmsg *next;
+    struct wst *w;
+    uint64_t pos, nbytes;
+    unsigned char *data;
+};
+
+static struct {
+    int phase;
+    int64_t id, last_started;
+    uint64_t P;
+    uint64_t q, pmax;
+    int recorded, just_recorded, window_done, finalizing;
+    MPI_Comm fin; /* for the finalize handshake, apart from ms.ctl */
+    double t0;
+    MPI_Request agree_req, barrier_req, gather_req, red_req, bcast_req;
+    int barrier_posted;
+    /* markers */
+    int nmk;
+    MPI_Request *mk_req;
+    uint64_t **mk_buf;
+    /* the cut */
+    struct ms__hmap wmap;
+    struct wst *wlist;
+    struct logmsg *lhead, *ltail;
+    void **stage;
+    struct ms__counter *cnt;
+    size_t ncnt;
+    struct ms__commrec *comms;
+    size_t ncomms;
+    uint64_t buckets[2 * NB], buckets_all[2 * NB];
+    struct rankrec rec, *all;
+    int64_t outcome[2]; /* committed, some rank missed its point */
+} S;
+
+static int in_core;
+
+/* ---- helpers ---- */
+
+static void fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void fail(const char *fmt, ...)
+{
+    va_list ap;
+
+    if (!S.rec.ok)
+        return; /* keep the first reason */
+    S.rec.ok = 0;
+    va_start(ap, fmt);
+    vsnprintf(S.rec.why, sizeof S.rec.why, fmt, ap);
+    va_end(ap);
+    MS_INFO("snapshot %lld: %s", (long long)S.id, S.rec.why);
+}
+
+static struct wst *wst_get(uint64_t comm_id, int source, int tag, int create)
+{
+    uint64_t k = ms__stream_key(comm_id, source, tag);
+    struct wst *w;
+
+    for (; (w = ms__hmap_get(&S.wmap, k)); k++)
+        if (w->comm_id == comm_id && w->source == source && w->tag == tag)
+            return w;
+    if (!create)
+        return NULL;
+    w = calloc(1, sizeof *w);
+    if (!w || ms__hmap_put(&S.wmap, k, w) < 0) {
+        MS_ERROR("out of memory recording channel state: aborting job");
+        PMPI_Abort(MPI_COMM_WORLD, 1);
+    }
+    w->comm_id = comm_id;
+    w->source = source;
+    w->tag = tag;
+    w->next = S.wlist;
+    S.wlist = w;
+    return w;
+}
+
+static struct ms__comm *comm_by_id(uint64_t id)
+{
+    struct ms__comm *c;
+
+    for (c = ms.comm_list; c && c->id != id; c = c->next)
+        ;
+    return c;
+}
+
+static struct ms__tagcount *recv_count(struct ms__comm *c, int source,
+                                       int tag)
+{
+    struct ms__stream *s = &c->recv[source];
+    uint32_t i;
+
+    if (s->c.tag == tag)
+        return &s->c;
+    for (i = 0; i < s->nmore; i++)
+        if (s->more[i].tag == tag)
+            return &s->more[i];
+    return NULL;
+}
+
+/* The sender's count at its cut: its marker, else the last committed. */
+static uint64_t sender_cut(struct wst *w, struct ms__comm *c)
+{
+    struct ms__tagcount *t;
+
+    if (w->have_C)
+        return w->C;
+    t = c ? recv_count(c, w->source, w->tag) : NULL;
+    return t ? t->base : 0;
+}
+
+/* ---- begin and agree ---- */
+
+static void begin(int64_t id)
+{
+    memset(&S.rec, 0, sizeof S.rec);
+    S.rec.ok = 1;
+    S.id = id;
+    S.last_started = id;
+    S.t0 = ms__now();
+    S.recorded = 0;
+    S.window_done = 0;
+    S.barrier_posted = 0;
+    ms.active = 1;
+    ms__update_slow();
+    ms__core.attempts++;
+}
+
+static void begin_agree(int64_t id)
+{
+    begin(id);
+    S.q = ms__core.point;
+    PMPI_Iallreduce(&S.q, &S.pmax, 1, MPI_UINT64_T, MPI_MAX, ms.ctl,
+                    &S.agree_req);
+    S.phase = S_AGREE;
+    MS_DEBUG("snapshot %lld: agreeing on the safe point (mine %llu)",
+             (long long)id, (unsigned long long)S.q);
+}
+
+static void post_barrier(void)
+{
+    PMPI_Ibarrier(ms.ctl, &S.barrier_req);
+    S.barrier_posted = 1;
+}
+
+static void missed(void)
+{
+    S.rec.missed = 1;
+    fail("missed the safe point %llu (already at %llu)",
+         (unsigned long long)S.P, (unsigned long long)ms__core.point);
+    S.phase = S_CUT;
+    S.window_done = 1;
+    post_barrier();
+}
+
+/* ---- record ---- */
+
+static void describe_pending(char *buf, size_t n)
+{
+    size_t i, len = 0;
+    int shown = 0;
+    static const char *const kinds[] = {"", "send", "receive",
+                                        "persistent send",
+                                        "persistent receive", "receive",
+                                        "matched receive", "collective/IO"};
+
+    len = (size_t)snprintf(buf, n, "%ld request(s) and %ld matched message(s)"
+                           " pending at safe point %llu",
+                           ms.npending, ms.nmsgs,
+                           (unsigned long long)ms__core.point);
+    for (i = 0; i < ms.reqs.cap && shown < 3 && len < n; i++) {
+        struct ms__req *r = ms.reqs.vals[i];
+        if (!ms.reqs.keys[i] || !r->active)
+            continue;
+        len += (size_t)snprintf(buf + len, n - len,
+                                "%s %s peer %d tag %d comm %016llx",
+                                shown ? ";" : ":", kinds[r->kind], r->peer,
+                                r->tag, r->c ? (unsigned long long)r->c->id
+                                             : 0ULL);
+        shown++;
+    }
+}
+
+static void add_counter(uint64_t comm_id, int peer, int tag, int dir,
+                        uint64_t n)
+{
+    static size_t cap;
+
+    if (S.ncnt == cap) {
+        cap = cap ? 2 * cap : 256;
+        S.cnt = realloc(S.cnt, cap * sizeof *S.cnt);
+        if (!S.cnt) {
+            MS_ERROR("out of memory recording counters: aborting job");
+            PMPI_Abort(MPI_COMM_WORLD, 1);
+        }
+    }
+    S.cnt[S.ncnt++] = (struct ms__counter){comm_id, peer, tag, dir, n};
+}
+
+/* Append one marker entry for world rank `to`. */
+static void marker_add(uint64_t *len, int to, uint64_t comm_id, int src,
+                       int tag, uint64_t n)
+{
+    uint64_t *b = S.mk_buf[to];
+
+    if (!b || (len[to] + 4) % 64 < len[to] % 64 || len[to] == 0) {
+        b = realloc(b, ((len[to] + 4) / 64 + 1) * 64 * sizeof *b + 64);
+        if (!b) {
+            MS_ERROR("out of memory building markers: aborting job");
+            PMPI_Abort(MPI_COMM_WORLD, 1);
+        }
+        S.mk_buf[to] = b;
+        if (!len[to]) {
+            b[0] = (uint64_t)S.id;
+            len[to] = 1;
+        }
+    }
+    b[len[to]++] = comm_id;
+    b[len[to]++] = (uint64_t)src;
+    b[len[to]++] = (uint64_t)(int64_t)tag;
+    b[len[to]++] = n;
+}
+
+static void apply_marker(const uint64_t *b, size_t n)
+{
+    size_t i;
+
+    for (i = 1; i + 4 <= n; i += 4) {
+        struct wst *w = wst_get(b[i], (int)b[i + 1], (int)(int64_t)b[i + 2], 1);
+        w->C = b[i + 3];
+        w->have_C = 1;
+    }
+}
+
+static void record(void)
+{
+    uint64_t *len;
+    struct ms__comm *c;
+    char why[512];
+    size_t i, nc = 0;
+    int p, to;
+    uint32_t k;
+
+    S.phase = S_CUT;
+    S.P = ms__core.point;
+    S.rec.point = S.P;
+    if (ms.unsupported) {
+        ms__unsupported_text(why, sizeof why);
+        fail("not supported by mpisnap: %s", why);
+    }
+    if (ms.npending || ms.nmsgs) {
+        describe_pending(why, sizeof why);
+        fail("%s", why);
+    }
+    if (!S.rec.ok) {
+        S.window_done = 1;
+        post_barrier();
+        return;
+    }
+
+    /* 1. Counters and markers, before anything slow: a late marker
+     * lengthens every receiver's window. */
+    S.mk_buf = calloc((size_t)ms.world_size, sizeof *S.mk_buf);
+    len = calloc((size_t)ms.world_size, sizeof *len);
+    if (!S.mk_buf || !len)
+        goto oom;
+    memset(S.buckets, 0, sizeof S.buckets);
+    for (c = ms.comm_list; c; c = c->next) {
+        if (c->inter)
+            continue;
+        nc++;
+        if (c->size > 1) {
+            uint64_t b = c->id % NB;
+            if (c->ncoll + 1 > S.buckets[b])
+                S.buckets[b] = c->ncoll + 1;
+            if (~c->ncoll > S.buckets[NB + b])
+                S.buckets[NB + b] = ~c->ncoll;
+        }
+        for (p = 0; p < c->size; p++) {
+            struct ms__stream *s = &c->sent[p], *r = &c->recv[p];
+            for (k = 0; k <= s->nmore; k++) {
+                struct ms__tagcount *t = k ? &s->more[k - 1] : &s->c;
+                if (t->tag == MS_NO_TAG)
+                    continue;
+                add_counter(c->id, p, t->tag, 0, t->n);
+                if (t->n != t->base)
+                    marker_add(len, c->world[p], c->id, c->rank, t->tag,
+                               t->n);
+            }
+            for (k = 0; k <= r->nmore; k++) {
+                struct ms__tagcount *t = k ? &r->more[k - 1] : &r->c;
+                struct wst *w;
+                if (t->tag == MS_NO_TAG)
+                    continue;
+                add_counter(c->id, p, t->tag, 1, t->n);
+                w = wst_get(c->id, p, t->tag, 1);
+                w->R = t->n;
+                w->have_R = 1;
+            }
+        }
+    }
+    S.mk_req = malloc((size_t)ms.world_size * sizeof *S.mk_req);
+    if (!S.mk_req)
+        goto oom;
+    S.nmk = 0;
+    for (to = 0; to < ms.world_size; to++) {
+        if (!len[to])
+            continue;
+        if (to == ms.world_rank) {
+            apply_marker(S.mk_buf[to], len[to]);
+            continue;
+        }
+        PMPI_Issend(S.mk_buf[to], (int)len[to], MPI_UINT64_T, to,
+                    MS_TAG_MARKER, ms.ctl, &S.mk_req[S.nmk++]);
+    }
+    free(len);
+    len = NULL;
+    S.recorded = 1;
+    S.just_recorded = 1;
+    ms.window = 1;
+    ms__update_slow();
+
+    /* 2. Stage the state: a copy now, written at a later safe point. */
+    S.stage = calloc(ms__nregions + 1, sizeof *S.stage);
+    if (!S.stage)
+        goto oom;
+    for (i = 0; i < ms__nregions; i++) {
+        S.stage[i] = malloc(ms__regions[i].bytes ? ms__regions[i].bytes : 1);
+        if (!S.stage[i]) {
+            fail("out of memory copying region '%s' (%llu bytes)",
+                 ms__regions[i].name,
+                 (unsigned long long)ms__regions[i].bytes);
+            break;
+        }
+        memcpy(S.stage[i], ms__regions[i].base, ms__regions[i].bytes);
+    }
+    S.comms = calloc(nc + 1, sizeof *S.comms);
+    if (!S.comms)
+        goto oom;
+    for (c = ms.comm_list; c; c = c->next) {
+        struct ms__commrec *cr;
+        if (c->inter)
+            continue;
+        cr = &S.comms[S.ncomms++];
+        *cr = (struct ms__commrec){c->id, c->parent, c->ordinal, c->color,
+                                   c->ncoll, c->size, NULL};
+        cr->world = malloc((size_t)c->size * sizeof *cr->world);
+        if (!cr->world)
+            goto oom;
+        memcpy(cr->world, c->world, (size_t)c->size * sizeof *cr->world);
+    }
+    MS_DEBUG("snapshot %lld: recorded at safe point %llu, %d marker(s)",
+             (long long)S.id, (unsigned long long)S.P, S.nmk);
+    return;
+oom:
+    MS_ERROR("out of memory recording snapshot %lld: aborting job",
+             (long long)S.id);
+    PMPI_Abort(MPI_COMM_WORLD, 1);
+}
+
+/* ---- the window: channel state ---- */
+
 void ms__core_matched(struct ms__comm *c, int source, int tag, uint64_t pos,
                       const void *buf, int count, MPI_Datatype dt)
 {
-    (void)c; (void)source; (void)tag; (void)pos; (void)buf; (void)count; (void)dt;
+    struct wst *w;
+    struct logmsg *m;
+    int size = 0, at = 0;
+
+    if (!ms.window)
+        return;
+    w = wst_get(c->id, source, tag, 1);
+    if (w->have_C && pos > w->C)
+        return; /* sent after the sender's cut: not channel state */
+    m = calloc(1, sizeof *m);
+    if (dt == MPI_PACKED)
+        size = count;
+    else
+        PMPI_Pack_size(count, dt, c->handle, &size);
+    if (!m || !(m->data = malloc(size ? (size_t)size : 1))) {
+        free(m);
+        fail("out of memory logging a message in flight");
+        return;
+    }
+    if (dt == MPI_PACKED)
+        memcpy(m->data, buf, (size_t)size);
+    else
+        PMPI_Pack(buf, count, dt, m->data, size, &at, c->handle);
+    m->nbytes = dt == MPI_PACKED ? (uint64_t)size : (uint64_t)at;
+    m->w = w;
+    m->pos = pos;
+    if (S.ltail)
+        S.ltail->next = m;
+    else
+        S.lhead = m;
+    S.ltail = m;
 }
-int ms__core_point(void) { return 0; }
-int ms__core_restore(void) { return 0; }
-int ms__core_request(void) { return 0; }
-long long ms__core_last_committed(void) { return -1; }
+
+/* Receive, on the application's behalf, messages a source still owes from
+ * before its cut: from that source with ANY_TAG, so that the order across
+ * its tags is kept, and only while it owes, so a send after its cut (an
+ * Ssend, say) is never completed behind the application's back. */
+static void drain(void)
+{
+    struct wst *w;
+
+    for (w = S.wlist; w; w = w->next) {
+        struct ms__comm *c = comm_by_id(w->comm_id);
+        struct ms__tagcount *t;
+        struct ms__qmsg *q;
+        MPI_Message msg;
+        MPI_Status st;
+        void *data;
+        int flag = 1, nbytes;
+
+        if (!c)
+            continue;
+        for (;;) {
+            t = recv_count(c, w->source, w->tag);
+            if (!(w->have_C || S.barrier_posted == 2) ||
+                (t ? t->n : 0) >= sender_cut(w, c))
+                break;
+            /* Replayed messages already queued come first. */
+            for (q = c->qhead; q && (q->counted || q->source != w->source);
+                 q = q->next)
+                ;
+            if (q) {
+                uint64_t pos = ms__count_recv(c, q->source, q->tag);
+                q->counted = 1;
+                ms__core_matched(c, q->source, q->tag, pos, q->data,
+                                 (int)q->nbytes, MPI_PACKED);
+                continue;
+            }
+            PMPI_Improbe(w->source, MPI_ANY_TAG, c->handle, &flag, &msg, &st);
+            if (!flag)
+                break;
+            PMPI_Get_count(&st, MPI_BYTE, &nbytes);
+            data = malloc(nbytes ? (size_t)nbytes : 1);
+            if (!data) {
+                MS_ERROR("out of memory draining a message: aborting job");
+                PMPI_Abort(MPI_COMM_WORLD, 1);
+            }
+            PMPI_Mrecv(data, nbytes, MPI_PACKED, &msg, &st);
+            ms__core_matched(c, st.MPI_SOURCE, st.MPI_TAG,
+                             ms__count_recv(c, st.MPI_SOURCE, st.MPI_TAG),
+                             data, nbytes, MPI_PACKED);
+            if (ms__queue_push(c, st.MPI_SOURCE, st.MPI_TAG, data,
+                               (uint64_t)nbytes, 1) < 0) {
+                MS_ERROR("cannot queue a drained message: aborting job");
+                PMPI_Abort(MPI_COMM_WORLD, 1);
+            }
+            free(data);
+        }
+    }
+}
+
+/* All markers are in (barrier done): is every incoming stream complete? */
+static int channels_complete(void)
+{
+    struct wst *w;
+
+    for (w = S.wlist; w; w = w->next) {
+        struct ms__comm *c = comm_by_id(w->comm_id);
+        struct ms__tagcount *t = c ? recv_count(c, w->source, w->tag) : NULL;
+        uint64_t C = sender_cut(w, c);
+
+        if (w->have_R && w->R > C) {
+            fail("orphan message: received %llu message(s) from rank %d "
+                 "(comm %016llx, tag %d) before the cut, but the sender had "
+                 "sent only %llu before its own",
+                 (unsigned long long)w->R, c ? c->world[w->source] : -1,
+                 (unsigned long long)w->comm_id, w->tag,
+                 (unsigned long long)C);
+            return 1;
+        }
+        if (c && (t ? t->n : 0) < C)
+            return 0;
+    }
+    return 1;
+}
+
+static void close_window(void)
+{
+    struct logmsg **p = &S.lhead, *m;
+
+    /* Keep the messages sent before their sender's cut. */
+    S.ltail = NULL;
+    while ((m = *p)) {
+        struct ms__comm *c = comm_by_id(m->w->comm_id);
+        if (m->pos > sender_cut(m->w, c)) {
+            *p = m->next;
+            free(m->data);
+            free(m);
+            continue;
+        }
+        S.rec.nmsgs++;
+        S.ltail = m;
+        p = &m->next;
+    }
+    ms.window = 0;
+    S.window_done = 1;
+    ms__update_slow();
+}
+
+/* ---- write, complete, outcome ---- */
+
+static void write_rank(void)
+{
+    struct ms__rankdata d = {0};
+    struct ms__region *regs;
+    struct logmsg *m;
+    struct timespec now;
+    size_t i, n = 0;
+    int rc;
+
+    regs = calloc(ms__nregions + 1, sizeof *regs);
+    for (m = S.lhead; m; m = m->next)
+        n++;
+    d.msgs = calloc(n + 1, sizeof *d.msgs);
+    if (!regs || !d.msgs) {
+        fail("out of memory writing the snapshot");
+        goto done;
+    }
+    for (i = 0; i < ms__nregions; i++) {
+        regs[i] = ms__regions[i];
+        regs[i].base = S.stage[i];
+    }
+    for (m = S.lhead; m; m = m->next)
+        d.msgs[d.nmsgs++] = (struct ms__msg){m->w->comm_id, m->w->source,
+                                             m->w->tag, m->pos, m->nbytes,
+                                             m->data};
+    clock_gettime(CLOCK_REALTIME, &now);
+    d.rank = ms.world_rank;
+    d.nranks = ms.world_size;
+    d.snap_id = (uint64_t)S.id;
+    d.point = S.P;
+    d.time = (double)now.tv_sec + 1e-9 * (double)now.tv_nsec;
+    d.nregions = ms__nregions;
+    d.regions = regs;
+    d.ncomms = S.ncomms;
+    d.comms = S.comms;
+    d.ncounters = S.ncnt;
+    d.counters = S.cnt;
+    ms.busy++;
+    rc = ms__store_begin(ms__cfg.dir, (uint64_t)S.id);
+    if (rc >= 0)
+        rc = ms__store_write_rank(ms__cfg.dir, &d, &S.rec.checksum,
+                                  &S.rec.bytes);
+    ms.busy--;
+    if (rc < 0)
+        fail("cannot write rank file in %s: %s", ms__cfg.dir,
+             ms__store_lasterr());
+done:
+    free(regs);
+    free(d.msgs);
+}
+
+static void post_complete(void)
+{
+    if (ms.world_rank == 0 && !S.all) {
+        S.all = calloc((size_t)ms.world_size, sizeof *S.all);
+        if (!S.all) {
+            MS_ERROR("out of memory completing a snapshot: aborting job");
+            PMPI_Abort(MPI_COMM_WORLD, 1);
+        }
+    }
+    PMPI_Igather(&S.rec, sizeof S.rec, MPI_BYTE, S.all, sizeof S.rec,
+                 MPI_BYTE, 0, ms.ctl, &S.gather_req);
+    PMPI_Iallreduce(S.buckets, S.buckets_all, 2 * NB, MPI_UINT64_T, MPI_MAX,
+                    ms.ctl, &S.red_req);
+    S.phase = S_COMPLETE;
+}
+
+/* Rank 0: every rank has reported; commit or abort. */
+static void decide(void)
+{
+    struct ms__index ix = {0};
+    uint64_t pmin = UINT64_MAX, pmax = 0;
+    int r, bad = -1, b, rc;
+    char diag[512] = "";
+
+    for (r = 0; r < ms.world_size; r++) {
+        struct rankrec *x = &S.all[r];
+        if (x->missed)
+            S.outcome[1] = 1;
+        if (!x->ok && bad < 0)
+            bad = r;
+        if (!x->missed && x->ok) {
+            pmin = x->point < pmin ? x->point : pmin;
+            pmax = x->point > pmax ? x->point : pmax;
+        }
+    }
+    if (bad >= 0)
+        snprintf(diag, sizeof diag, "rank %d: %s", bad, S.all[bad].why);
+    else if (pmin != pmax)
+        snprintf(diag, sizeof diag,
+                 "ranks recorded at different safe points (%llu..%llu): "
+                 "does every rank call mpisnap_point() once per step?",
+                 (unsigned long long)pmin, (unsigned long long)pmax);
+    for (b = 0; b < NB && !diag[0]; b++)
+        if (S.buckets_all[b] && S.buckets_all[b] - 1 != ~S.buckets_all[NB + b])
+            snprintf(diag, sizeof diag,
+                     "a collective was cut: ranks started between %llu and "
+                     "%llu collectives on one communicator before the cut "
+                     "(its ranks log which, at level warn)",
+                     (unsigned long long)~S.buckets_all[NB + b],
+                     (unsigned long long)(S.buckets_all[b] - 1));
+    if (diag[0]) {
+        MS_WARN("snapshot %lld aborted: %s", (long long)S.id, diag);
+        ms.busy++;
+        ms__store_discard(ms__cfg.dir, (uint64_t)S.id);
+        ms.busy--;
+        S.outcome[0] = 0;
+        return;
+    }
+    ix.snap_id = (uint64_t)S.id;
+    ix.nranks = ms.world_size;
+    ix.point = S.P;
+    ix.t_start = S.t0;
+    ix.t_end = ms__now();
+    snprintf(ix.app, sizeof ix.app, "%s", program_invocation_short_name);
+    ix.checksums = malloc((size_t)ms.world_size * sizeof *ix.checksums);
+    if (!ix.checksums) {
+        S.outcome[0] = 0;
+        return;
+    }
+    for (r = 0; r < ms.world_size; r++) {
+        ix.checksums[r] = S.all[r].checksum;
+        ix.bytes += S.all[r].bytes;
+        ix.nmsgs += S.all[r].nmsgs;
+    }
+    ms.busy++;
+    rc = ms__store_commit(ms__cfg.dir, &ix, ms__cfg.keep);
+    ms.busy--;
+    if (rc < 0) {
+        MS_WARN("snapshot %lld aborted: cannot commit in %s: %s",
+                (long long)S.id, ms__cfg.dir, ms__store_lasterr());
+        ms.busy++;
+        ms__store_discard(ms__cfg.dir, (uint64_t)S.id);
+        ms.busy--;
+        S.outcome[0] = 0;
+    } else {
+        S.outcome[0] = 1;
+        MS_NOTE("snapshot %lld committed: %d ranks, %.1f MiB, %llu "
+                       "message(s) in flight, safe point %llu, %.3f s",
+                       (long long)S.id, ms.world_size,
+                       (double)ix.bytes / 1048576.0,
+                       (unsigned long long)ix.nmsgs,
+                       (unsigned long long)S.P, ix.t_end - ix.t_start);
+    }
+    free(ix.checksums);
+}
+
+/* After the outcome: the cut becomes the base of the next snapshot's
+ * sparse markers, and everything of this one is released. */
+static void finish(void)
+{
+    struct ms__comm *c;
+    struct wst *w;
+    struct logmsg *m;
+    size_t i;
+
+    if (S.outcome[0] == 1) {
+        for (i = 0; i < S.ncnt; i++) {
+            struct ms__counter *k = &S.cnt[i];
+            if (k->dir == 0 && (c = comm_by_id(k->comm_id)))
+                ms__stream_find(&c->sent[k->peer], k->tag)->base = k->count;
+        }
+        for (w = S.wlist; w; w = w->next)
+            if ((c = comm_by_id(w->comm_id)))
+                ms__stream_find(&c->recv[w->source], w->tag)->base =
+                    sender_cut(w, c);
+        ms__core.last_committed = S.id;
+        if (ms__core.stop_after_commit)
+            ms__core.stop = 1;
+        if (ms.world_rank == 0)
+            ms__core.want = 0;
+    } else if (S.recorded) {
+        /* Why this rank's communicators disagreed, if they did. */
+        for (i = 0; i < S.ncomms; i++) {
+            uint64_t b = S.comms[i].id % NB;
+            if (S.comms[i].size > 1 && S.buckets_all[b] &&
+                S.buckets_all[b] - 1 != ~S.buckets_all[NB + b])
+                MS_WARN("snapshot %lld: communicator %016llx (parent "
+                        "%016llx, creation call %llu): %llu collectives "
+                        "started here before the cut, %llu..%llu on its "
+                        "ranks",
+                        (long long)S.id, (unsigned long long)S.comms[i].id,
+                        (unsigned long long)S.comms[i].parent,
+                        (unsigned long long)S.comms[i].ordinal,
+                        (unsigned long long)S.comms[i].ncoll,
+                        (unsigned long long)~S.buckets_all[NB + b],
+                        (unsigned long long)(S.buckets_all[b] - 1));
+        }
+    }
+    if (S.outcome[1]) {
+        ms__core.margin *= 2;
+        ms__core.missed_count++;
+        MS_INFO("safe-point margin is now %llu",
+                (unsigned long long)ms__core.margin);
+    }
+    ms__core.next_id = S.id + 1;
+    if (ms.world_rank == 0)
+        ms__core.last_end = ms__now();
+
+    /* Release. */
+    while ((m = S.lhead)) {
+        S.lhead = m->next;
+        free(m->data);
+        free(m);
+    }
+    S.ltail = NULL;
+    while ((w = S.wlist)) {
+        S.wlist = w->next;
+        free(w);
+    }
+    ms__hmap_free(&S.wmap);
+    if (S.mk_buf)
+        for (i = 0; i < (size_t)ms.world_size; i++)
+            free(S.mk_buf[i]);
+    free(S.mk_buf);
+    free(S.mk_req);
+    S.mk_buf = NULL;
+    S.mk_req = NULL;
+    S.nmk = 0;
+    if (S.stage)
+        for (i = 0; i < ms__nregions; i++)
+            free(S.stage[i]);
+    free(S.stage);
+    S.stage = NULL;
+    for (i = 0; i < S.ncomms; i++)
+        free(S.comms[i].world);
+    free(S.comms);
+    S.comms = NULL;
+    S.ncomms = 0;
+    S.ncnt = 0;
+    S.phase = S_IDLE;
+    ms.active = 0;
+    ms.window = 0;
+    ms__update_slow();
+}
+
+/* ---- the state machine ---- */
+
+static int done(MPI_Request *r)
+{
+    int flag = 0;
+
+    PMPI_Test(r, &flag, MPI_STATUS_IGNORE);
+    return flag;
+}
+
+/* Receive markers: any time, for the current snapshot or a stale one. */
+static void recv_markers(void)
+{
+    MPI_Message msg;
+    MPI_Status st;
+    uint64_t *b;
+    int flag, n;
+
+    for (;;) {
+        PMPI_Improbe(MPI_ANY_SOURCE, MS_TAG_MARKER, ms.ctl, &flag, &msg, &st);
+        if (!flag)
+            return;
+        PMPI_Get_count(&st, MPI_UINT64_T, &n);
+        b = malloc((size_t)n * sizeof *b + 8);
+        if (!b) {
+            MS_ERROR("out of memory receiving a marker: aborting job");
+            PMPI_Abort(MPI_COMM_WORLD, 1);
+        }
+        PMPI_Mrecv(b, n, MPI_UINT64_T, &msg, &st);
+        if (n >= 1 && (int64_t)b[0] == S.id && S.phase != S_IDLE)
+            apply_marker(b, (size_t)n);
+        else
+            MS_DEBUG("stale marker of snapshot %lld ignored",
+                     (long long)(int64_t)b[0]);
+        free(b);
+    }
+}
+
+/* Rank 0: requests from other ranks. */
+static void recv_requests(void)
+{
+    MPI_Status st;
+    int flag;
+
+    for (;;) {
+        PMPI_Iprobe(MPI_ANY_SOURCE, MS_TAG_REQUEST, ms.ctl, &flag, &st);
+        if (!flag)
+            return;
+        PMPI_Recv(NULL, 0, MPI_BYTE, st.MPI_SOURCE, MS_TAG_REQUEST, ms.ctl,
+                  MPI_STATUS_IGNORE);
+        ms__core.want = 1;
+    }
+}
+
+static void start_requested(void)
+{
+    int64_t id = ms__core.next_id;
+    int r;
+
+    for (r = 1; r < ms.world_size; r++)
+        PMPI_Send(&id, 1, MPI_INT64_T, r, MS_TAG_START, ms.ctl);
+    MS_INFO("snapshot %lld requested", (long long)id);
+    begin_agree(id);
+}
+
+static void recv_start(void)
+{
+    MPI_Status st;
+    int64_t id;
+    int flag;
+
+    PMPI_Iprobe(0, MS_TAG_START, ms.ctl, &flag, &st);
+    if (!flag)
+        return;
+    PMPI_Recv(&id, 1, MPI_INT64_T, 0, MS_TAG_START, ms.ctl, MPI_STATUS_IGNORE);
+    begin_agree(id);
+}
+
+/* Move the snapshot forward as far as it can go now.  at_point: called
+ * from mpisnap_point() with ms__core.point just reached. */
+static void advance(int at_point)
+{
+    int progressed = 1;
+
+    if (in_core)
+        return;
+    in_core = 1;
+    if (ms.world_rank == 0)
+        recv_requests();
+    recv_markers();
+    while (progressed) {
+        progressed = 0;
+        switch (S.phase) {
+        case S_IDLE:
+            if (ms__cfg.every)
+                break; /* MPISNAP_EVERY: snapshots start at points */
+            if (ms.world_rank == 0 && ms__core.want && at_point)
+                start_requested();
+            else if (ms.world_rank != 0)
+                recv_start();
+            progressed = S.phase != S_IDLE;
+            break;
+        case S_AGREE:
+            if (!done(&S.agree_req))
+                break;
+            S.P = S.pmax + ms__core.margin;
+            S.phase = S_ARMED;
+            MS_DEBUG("snapshot %lld: safe point %llu", (long long)S.id,
+                     (unsigned long long)S.P);
+            progressed = 1;
+            break;
+        case S_ARMED:
+            if (ms__core.point > S.P || (ms__core.point == S.P && !at_point) ||
+                S.finalizing)
+                missed();
+            else if (ms__core.point == S.P && at_point)
+                record();
+            progressed = S.phase != S_ARMED;
+            break;
+        case S_CUT:
+            if (S.recorded && !S.barrier_posted) {
+                int i, all = 1;
+                for (i = 0; i < S.nmk && all; i++)
+                    all = done(&S.mk_req[i]);
+                if (all) {
+                    post_barrier();
+                    progressed = 1;
+                }
+            }
+            if (S.barrier_posted == 1 && done(&S.barrier_req)) {
+                S.barrier_posted = 2; /* every marker has been received */
+                recv_markers();
+                progressed = 1;
+            }
+            if (!S.window_done) {
+                drain();
+                if (S.barrier_posted == 2 && channels_complete()) {
+                    close_window();
+                    progressed = 1;
+                }
+            }
+            if (S.window_done && S.barrier_posted == 2) {
+                S.phase = S_WRITE;
+                progressed = 1;
+            }
+            break;
+        case S_WRITE:
+            /* File I/O only at a safe point, never inside an MPI call. */
+            if (S.recorded && S.rec.ok && !at_point && !S.finalizing)
+                break;
+            if (S.recorded && S.rec.ok)
+                write_rank();
+            post_complete();
+            progressed = 1;
+            break;
+        case S_COMPLETE:
+            if (!done(&S.gather_req) || !done(&S.red_req))
+                break;
+            S.outcome[0] = S.outcome[1] = 0;
+            if (ms.world_rank == 0)
+                decide();
+            PMPI_Ibcast(S.outcome, 2, MPI_INT64_T, 0, ms.ctl, &S.bcast_req);
+            S.phase = S_OUTCOME;
+            progressed = 1;
+            break;
+        case S_OUTCOME:
+            if (!done(&S.bcast_req))
+                break;
+            finish();
+            progressed = 0; /* the next snapshot starts at a later point */
+            break;
+        }
+    }
+    in_core = 0;
+}
+
+void ms__core_poll(void)
+{
+    if (ms.active || ms.world_rank == 0)
+        advance(0);
+}
+
+int ms__core_point(void)
+{
+    ms__core.point++;
+    if (ms__core.point == ms__core.skip_point)
+        return 0; /* the point the program was restored at */
+    ms__progress(); /* zombies, held receives */
+    if (ms.world_rank == 0 && ms__cfg.interval > 0 && S.phase == S_IDLE &&
+        ms__now() - ms__core.last_end >= ms__cfg.interval)
+        ms__core.want = 1;
+    if (ms__cfg.every && S.phase == S_IDLE &&
+        ms__core.point % (uint64_t)ms__cfg.every == 0) {
+        begin(ms__core.next_id);
+        S.P = ms__core.point;
+        S.phase = S_ARMED;
+    }
+    S.just_recorded = 0;
+    advance(1);
+    if (ms__core.stop)
+        return MPISNAP_STOP;
+    return S.just_recorded;
+}
+
+int ms__core_request(void)
+{
+    if (ms__cfg.every) {
+        MS_WARN("mpisnap_request() ignored: MPISNAP_EVERY sets the schedule");
+        return 0;
+    }
+    if (ms.world_rank == 0)
+        ms__core.want = 1;
+    else
+        PMPI_Send(NULL, 0, MPI_BYTE, 0, MS_TAG_REQUEST, ms.ctl);
+    return 0;
+}
+
+long long ms__core_last_committed(void)
+{
+    return ms__core.last_committed;
+}
+
+int ms__core_init(void)
+{
+    int64_t highest = -1;
+    uint64_t *ids = NULL;
+    size_t nids = 0;
+
+    if (ms.world_rank == 0) {
+        ms.busy++;
+        if (ms__store_scan(ms__cfg.dir, 1, &ids, &nids, &highest) < 0)
+            MS_WARN("cannot scan %s: %s", ms__cfg.dir, ms__store_lasterr());
+        ms.busy--;
+        free(ids);
+        ms__core.last_end = ms__now();
+    }
+    PMPI_Bcast(&highest, 1, MPI_INT64_T, 0, ms.ctl);
+    PMPI_Comm_dup(ms.ctl, &S.fin);
+    ms__core.next_id = highest + 1;
+    S.last_started = highest;
+    S.id = -1;
+    return 0;
+}
+
+/* Every rank reaches MPI_Finalize: finish or abort the snapshot in
+ * progress, so no control collective is left open. */
+void ms__core_finalize(void)
+{
+    int64_t mine = S.last_started, last;
+
+    PMPI_Allreduce(&mine, &last, 1, MPI_INT64_T, MPI_MAX, S.fin);
+    PMPI_Comm_free(&S.fin);
+    if (last > S.last_started && S.phase == S_IDLE && !ms__cfg.every) {
+        /* Rank 0 started one whose START is still on its way here. */
+        int64_t id;
+        PMPI_Recv(&id, 1, MPI_INT64_T, 0, MS_TAG_START, ms.ctl,
+                  MPI_STATUS_IGNORE);
+        begin_agree(id);
+    }
+    S.finalizing = 1;
+    while (S.phase != S_IDLE) {
+        ms__progress();
+        advance(0);
+    }
+}

@@ -116,6 +116,7 @@ void ms__comm_created(struct ms__comm *parent, uint64_t ordinal,
                  ordinal, color);
     if (c->inter)
         ms__unsupported(MS_UNSUP_INTERCOMM, "intercommunicator");
+    ms__restore_comm_created(c);
 }
 
 void ms__comm_freed(MPI_Comm comm)

@@ -278,5 +278,6 @@ void ms__matched(struct ms__comm *c, MPI_Status *st, const void *buf,
 int ms__core_init(void);
 void ms__core_finalize(void);
 void ms__core_poll(void);
+void ms__restore_comm_created(struct ms__comm *c);
 
 #endif

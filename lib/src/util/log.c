@@ -15,10 +15,16 @@ void ms__log(int level, const char *fmt, ...)
     va_list ap;
     int n;
 
-    if (level > ms__log_level)
-        return;
-    n = snprintf(line, sizeof line, "mpisnap[%d] %s: ", ms__log_rank,
-                 level_names[level]);
+    if (level == MS_LOG_NOTE) {
+        if (ms__log_level < MS_LOG_WARN)
+            return;
+        n = snprintf(line, sizeof line, "mpisnap[%d]: ", ms__log_rank);
+    } else {
+        if (level > ms__log_level)
+            return;
+        n = snprintf(line, sizeof line, "mpisnap[%d] %s: ", ms__log_rank,
+                     level_names[level]);
+    }
     va_start(ap, fmt);
     vsnprintf(line + n, sizeof line - (size_t)n, fmt, ap);
     va_end(ap);

@@ -14,12 +14,16 @@
 
 /* ---- logging: "mpisnap[rank 3] warn: ..." on stderr ---- */
 enum { MS_LOG_ERROR = 0, MS_LOG_WARN, MS_LOG_INFO, MS_LOG_DEBUG };
+/* A note: an event every user wants to see (a committed snapshot),
+ * printed unless MPISNAP_LOG=error. */
+#define MS_LOG_NOTE (-1)
 extern int ms__log_level;
 extern int ms__log_rank;
 void ms__log(int level, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 #define MS_ERROR(...) ms__log(MS_LOG_ERROR, __VA_ARGS__)
 #define MS_WARN(...) ms__log(MS_LOG_WARN, __VA_ARGS__)
+#define MS_NOTE(...) ms__log(MS_LOG_NOTE, __VA_ARGS__)
 #define MS_INFO(...)                                                           \
     do {                                                                       \
         if (ms__log_level >= MS_LOG_INFO)                                      \

@@ -1,0 +1,190 @@
+/* mpisnap_restore(): choose the newest committed snapshot every rank can
+ * read, fill the protected regions, restore the counters and the safe-point
+ * index, and queue the channel state for replay.  Logs and counters of a
+ * communicator wait until the program has re-created it. */
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "core/core.h"
+
+#define MAX_CANDIDATES 16
+
+/* What waits for a communicator not created yet (by id). */
+static struct ms__rankdata pending;
+static size_t pending_msgs, pending_counters;
+
+static struct ms__comm *comm_by_id(uint64_t id)
+{
+    struct ms__comm *c;
+
+    for (c = ms.comm_list; c && c->id != id; c = c->next)
+        ;
+    return c;
+}
+
+/* C of a received stream = R + its messages in flight. */
+static uint64_t inflight(const struct ms__rankdata *d, uint64_t comm_id,
+                         int source, int tag)
+{
+    uint64_t n = 0;
+    size_t i;
+
+    for (i = 0; i < d->nmsgs; i++)
+        n += d->msgs[i].comm_id == comm_id && d->msgs[i].source == source &&
+             d->msgs[i].tag == tag;
+    return n;
+}
+
+/* Apply everything of d that belongs to c; returns what is left. */
+static void apply_comm(struct ms__comm *c, struct ms__rankdata *d)
+{
+    size_t i;
+
+    for (i = 0; i < d->ncounters; i++) {
+        struct ms__counter *k = &d->counters[i];
+        struct ms__tagcount *t;
+        if (k->comm_id != c->id || k->peer < 0 || k->peer >= c->size)
+            continue;
+        t = ms__stream_find(k->dir ? &c->recv[k->peer] : &c->sent[k->peer],
+                            k->tag);
+        t->n = k->count;
+        t->base = k->dir ? k->count + inflight(d, c->id, k->peer, k->tag)
+                         : k->count;
+        k->comm_id = 0; /* applied */
+    }
+    for (i = 0; i < d->nmsgs; i++) {
+        struct ms__msg *m = &d->msgs[i];
+        if (m->comm_id != c->id)
+            continue;
+        if (ms__queue_push(c, m->source, m->tag, m->data, m->nbytes, 0) < 0) {
+            MS_ERROR("cannot queue a replayed message: aborting job");
+            PMPI_Abort(MPI_COMM_WORLD, 1);
+        }
+        m->comm_id = 0;
+    }
+}
+
+void ms__restore_comm_created(struct ms__comm *c)
+{
+    if (pending_msgs || pending_counters)
+        apply_comm(c, &pending);
+}
+
+static int apply(struct ms__rankdata *d)
+{
+    struct ms__comm *c;
+    size_t i;
+
+    for (c = ms.comm_list; c; c = c->next)
+        apply_comm(c, d);
+    /* Keep the rest for communicators the program creates later; a
+     * counter of a communicator that was freed before the cut stays
+     * unused, which is harmless. */
+    for (i = 0; i < d->nmsgs; i++)
+        pending_msgs += d->msgs[i].comm_id != 0;
+    for (i = 0; i < d->ncounters; i++)
+        pending_counters += d->counters[i].comm_id != 0;
+    ms__core.point = d->point - 1;
+    ms__core.skip_point = d->point;
+    pending = *d;
+    return 0;
+}
+
+/* Rank 0's list of snapshots to try, newest first, sent to all. */
+static int candidates(uint64_t *ids, int *n)
+{
+    uint64_t *all = NULL;
+    size_t nall = 0, i;
+    int64_t highest;
+    int rc = 0;
+
+    *n = 0;
+    if (ms.world_rank == 0) {
+        ms.busy++;
+        rc = ms__store_scan(ms__cfg.dir, 0, &all, &nall, &highest);
+        ms.busy--;
+        if (rc < 0) {
+            MS_ERROR("cannot read %s: %s", ms__cfg.dir, ms__store_lasterr());
+            *n = -1;
+        } else if (ms__cfg.restart >= 0) {
+            for (i = 0; i < nall && all[i] != (uint64_t)ms__cfg.restart; i++)
+                ;
+            if (i == nall) {
+                MS_ERROR("MPISNAP_RESTART=%lld: no committed snapshot with "
+                         "that id in %s",
+                         ms__cfg.restart, ms__cfg.dir);
+                *n = -1;
+            } else {
+                ids[(*n)++] = all[i];
+            }
+        } else {
+            for (i = 0; i < nall && i < MAX_CANDIDATES; i++)
+                ids[(*n)++] = all[i];
+        }
+        free(all);
+    }
+    PMPI_Bcast(n, 1, MPI_INT, 0, ms.ctl);
+    if (*n > 0)
+        PMPI_Bcast(ids, *n, MPI_UINT64_T, 0, ms.ctl);
+    return *n < 0 ? MPISNAP_ENOSNAP : 0;
+}
+
+int ms__core_restore(void)
+{
+    uint64_t ids[MAX_CANDIDATES];
+    struct ms__rankdata d;
+    struct ms__index ix;
+    char err[512];
+    int n, i, rc, worst;
+
+    if (ms__cfg.restart == MS_RESTART_NEVER)
+        return 0;
+    if ((rc = candidates(ids, &n)) < 0)
+        return rc;
+    for (i = 0; i < n; i++) {
+        memset(&d, 0, sizeof d);
+        memset(&ix, 0, sizeof ix);
+        err[0] = '\0';
+        ms.busy++;
+        rc = ms__store_read_index(ms__cfg.dir, ids[i], &ix);
+        if (rc < 0)
+            snprintf(err, sizeof err, "index: %s", ms__store_lasterr());
+        else if (ix.nranks != ms.world_size) {
+            snprintf(err, sizeof err,
+                     "snapshot %llu was taken with %d ranks, this job has %d "
+                     "(restart on a different rank count is not supported)",
+                     (unsigned long long)ids[i], ix.nranks, ms.world_size);
+            rc = MPISNAP_EMISMATCH;
+        } else
+            rc = ms__store_read_rank(ms__cfg.dir, ids[i], ms.world_rank,
+                                     ix.checksums[ms.world_rank], ms__regions,
+                                     ms__nregions, &d, err, sizeof err);
+        ms.busy--;
+        free(ix.checksums);
+        if (rc < 0)
+            MS_ERROR("snapshot %llu: %s", (unsigned long long)ids[i], err);
+        PMPI_Allreduce(&rc, &worst, 1, MPI_INT, MPI_MIN, ms.ctl);
+        if (worst == 0) {
+            apply(&d);
+            if (ms.world_rank == 0)
+                MS_NOTE("restored snapshot %llu (safe point %llu)",
+                        (unsigned long long)ids[i],
+                        (unsigned long long)d.point);
+            return 1;
+        }
+        ms__store_free_rankdata(&d);
+        if (worst != MPISNAP_ECORRUPT && worst != MPISNAP_EIO)
+            return worst; /* not damage: a mismatch is the program's */
+        if (ms__cfg.restart >= 0)
+            return worst;
+        if (ms.world_rank == 0)
+            MS_WARN("snapshot %llu is damaged; trying the previous one",
+                    (unsigned long long)ids[i]);
+    }
+    if (n > 0) {
+        if (ms.world_rank == 0)
+            MS_ERROR("no readable snapshot in %s", ms__cfg.dir);
+        return MPISNAP_ECORRUPT;
+    }
+    return 0;
+}
