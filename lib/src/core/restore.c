@@ -13,15 +13,6 @@
 static struct ms__rankdata pending;
 static size_t pending_msgs, pending_counters;
 
-static struct ms__comm *comm_by_id(uint64_t id)
-{
-    struct ms__comm *c;
-
-    for (c = ms.comm_list; c && c->id != id; c = c->next)
-        ;
-    return c;
-}
-
 /* C of a received stream = R + its messages in flight. */
 static uint64_t inflight(const struct ms__rankdata *d, uint64_t comm_id,
                          int source, int tag)

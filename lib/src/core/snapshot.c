@@ -77,6 +77,7 @@ static struct {
 } S;
 
 static int in_core;
+static int in_point; /* inside mpisnap_point(), at ms__core.point */
 
 /* ---- helpers ---- */
 
@@ -869,6 +870,7 @@ static void advance(int at_point)
     if (in_core)
         return;
     in_core = 1;
+    at_point |= in_point;
     if (ms.world_rank == 0)
         recv_requests();
     recv_markers();
@@ -969,7 +971,6 @@ int ms__core_point(void)
     ms__core.point++;
     if (ms__core.point == ms__core.skip_point)
         return 0; /* the point the program was restored at */
-    ms__progress(); /* zombies, held receives */
     if (ms.world_rank == 0 && ms__cfg.interval > 0 && S.phase == S_IDLE &&
         ms__now() - ms__core.last_end >= ms__cfg.interval)
         ms__core.want = 1;
@@ -980,7 +981,10 @@ int ms__core_point(void)
         S.phase = S_ARMED;
     }
     S.just_recorded = 0;
+    in_point = 1;
+    ms__progress(); /* zombies, held receives, and advance() */
     advance(1);
+    in_point = 0;
     if (ms__core.stop)
         return MPISNAP_STOP;
     return S.just_recorded;
