@@ -312,11 +312,8 @@ int ms__test_one(MPI_Request *req, int *flag, MPI_Status *st)
         return MPI_SUCCESS;
     }
     rc = PMPI_Test(req, flag, st);
-    if (*flag && r) {
-        ms__req_completed(r, st);
-        if (r->kind != MS_REQ_PSEND && r->kind != MS_REQ_PRECV)
-            ms__req_forget(r);
-    }
+    if (*flag && r)
+        ms__req_finish(r, st);
     return rc;
 }
 

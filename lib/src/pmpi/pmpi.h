@@ -142,6 +142,7 @@ struct ms__req {
     struct ms__comm *parent;
     uint64_t ordinal;
     struct ms__req *next;  /* free list / zombie list */
+    int refs;              /* application handles sharing this entry */
 };
 
 struct ms__req *ms__req_new(MPI_Request handle, int kind, struct ms__comm *c);
@@ -149,6 +150,9 @@ static inline struct ms__req *ms__req_get(MPI_Request handle);
 void ms__req_forget(struct ms__req *r);
 /* A request completed with status st: count a receive, update pending. */
 void ms__req_completed(struct ms__req *r, MPI_Status *st);
+/* The application's request completed: ms__req_completed, then forget it
+ * unless it is persistent or its handle is shared. */
+void ms__req_finish(struct ms__req *r, MPI_Status *st);
 
 /* ---- matched messages (MPI_Message from Mprobe/Improbe) ---- */
 struct ms__mmsg {

@@ -7,14 +7,24 @@
 
 struct ms__req *ms__req_new(MPI_Request handle, int kind, struct ms__comm *c)
 {
-    struct ms__req *r = ms.req_free;
+    struct ms__req *r = ms__req_get(handle);
 
+    /* Open MPI hands out one static, already complete request for sends
+     * that finished at once (to self, say): several live application
+     * handles can be equal. */
+    if (MS_UNLIKELY(r != NULL) && r->kind == kind && r->active &&
+        kind == MS_REQ_SEND) {
+        r->refs++;
+        ms.npending++;
+        return r;
+    }
+    r = ms.req_free;
     if (r)
         ms.req_free = r->next;
     else if (!(r = malloc(sizeof *r)))
         goto oom;
     *r = (struct ms__req){.handle = handle, .kind = kind, .c = c,
-                          .active = 1};
+                          .active = 1, .refs = 1};
     if (ms__hmap_put(&ms.reqs, MS_KEY(handle), r) < 0)
         goto oom;
     ms.npending++;
@@ -32,6 +42,18 @@ void ms__req_forget(struct ms__req *r)
         ms.npending--;
     r->next = ms.req_free;
     ms.req_free = r;
+}
+
+void ms__req_finish(struct ms__req *r, MPI_Status *st)
+{
+    if (r->refs > 1) {
+        r->refs--;
+        ms.npending--;
+        return;
+    }
+    ms__req_completed(r, st);
+    if (r->kind != MS_REQ_PSEND && r->kind != MS_REQ_PRECV)
+        ms__req_forget(r);
 }
 
 void ms__req_completed(struct ms__req *r, MPI_Status *st)

@@ -305,9 +305,7 @@ static void completed(MPI_Request h, MPI_Status *st)
 
     if (h == MPI_REQUEST_NULL || !(r = ms__req_get(h)))
         return;
-    ms__req_completed(r, st);
-    if (r->kind != MS_REQ_PSEND && r->kind != MS_REQ_PRECV)
-        ms__req_forget(r);
+    ms__req_finish(r, st);
 }
 
 /* Saved copies of handles: a completed request's handle is reset by MPI. */
@@ -624,6 +622,11 @@ int MPI_Request_free(MPI_Request *req)
 
     if (!r)
         return PMPI_Request_free(req);
+    if (r->refs > 1) { /* a shared, already complete send request */
+        r->refs--;
+        ms.npending--;
+        return PMPI_Request_free(req);
+    }
     if (r->active) {
         /* Freed while active: MPI would complete it out of our sight, so
          * keep it and test it at progress points until it completes. */
