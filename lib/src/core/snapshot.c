@@ -9,6 +9,7 @@
  * Iallreduce), outcome (Ibcast).  No rank ever blocks waiting for one:
  * they are tested at safe points and in the library's progress loop. */
 #include <errno.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -590,6 +591,12 @@ static void write_rank(void)
         rc = ms__store_write_rank(ms__cfg.dir, &d, &S.rec.checksum,
                                   &S.rec.bytes);
     ms.busy--;
+    if (ms__cfg.kill_rank == ms.world_rank && ms__cfg.kill_id == S.id) {
+        /* Fault test: die with the snapshot half written. */
+        MS_WARN("MPISNAP_TEST_KILL_IN_WRITE: killing rank %d in snapshot %lld",
+                ms.world_rank, (long long)S.id);
+        raise(SIGKILL);
+    }
     if (rc < 0)
         fail("cannot write rank file in %s: %s", ms__cfg.dir,
              ms__store_lasterr());

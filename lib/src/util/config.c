@@ -115,6 +115,12 @@ int ms__config_load(char *errbuf, size_t errlen)
         return ret;
     c.libmatch = x != 0;
 
+    c.kill_rank = -1;
+    v = getenv("MPISNAP_TEST_KILL_IN_WRITE");
+    if (v && *v && sscanf(v, "%d:%lld", &c.kill_rank, &c.kill_id) != 2)
+        return bad(errbuf, errlen, "MPISNAP_TEST_KILL_IN_WRITE", v,
+                   "RANK:SNAPSHOT_ID");
+
     v = getenv("MPISNAP_LOG");
     if (v && *v) {
         for (i = 0; i < 4 && strcasecmp(v, levels[i]) != 0; i++)

@@ -56,6 +56,8 @@ struct ms__config {
     long long every;       /* MPISNAP_EVERY safe points, 0 off */
     double timeout;        /* MPISNAP_TIMEOUT seconds */
     int libmatch;          /* MPISNAP_TEST_LIBMATCH: library matching always */
+    int kill_rank;         /* MPISNAP_TEST_KILL_IN_WRITE=rank:id (fault */
+    long long kill_id;     /* tests): SIGKILL there while writing */
 };
 extern struct ms__config ms__cfg;
 /* Parse the environment; on a bad value fill errbuf and return <0. */
