@@ -75,6 +75,26 @@ static void receiver(void)
     ASSERT_EQ_INT(idx, MPI_UNDEFINED);
     MT_OK(MPI_Waitany(0, NULL, &idx, MPI_STATUS_IGNORE));
     ASSERT_EQ_INT(idx, MPI_UNDEFINED);
+    /* single completions of null and inactive requests */
+    MPI_Request null = MPI_REQUEST_NULL;
+    st.MPI_SOURCE = st.MPI_TAG = 12345;
+    MT_OK(MPI_Wait(&null, &st));
+    ASSERT_EMPTY_STATUS(st);
+    st.MPI_SOURCE = st.MPI_TAG = 12345;
+    flag = 0;
+    MT_OK(MPI_Test(&null, &flag, &st));
+    ASSERT_EQ_INT(flag, 1);
+    ASSERT_EMPTY_STATUS(st);
+    st.MPI_SOURCE = st.MPI_TAG = 12345;
+    flag = 0;
+    MT_OK(MPI_Test(&r[1], &flag, &st));
+    ASSERT_EQ_INT(flag, 1);
+    ASSERT_EMPTY_STATUS(st);
+    ASSERT_TRUE(r[1] == inactive);
+    st.MPI_SOURCE = st.MPI_TAG = 12345;
+    MT_OK(MPI_Wait(&r[1], &st));
+    ASSERT_EMPTY_STATUS(st);
+    ASSERT_TRUE(r[1] == inactive);
 
     /* B: Waitsome, with statuses then ignoring them */
     for (int pass = 0; pass < 2; pass++) {

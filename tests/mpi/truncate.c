@@ -1,7 +1,7 @@
 /* A receive buffer too small, under MPI_ERRORS_RETURN: the error class is
  * MPI_ERR_TRUNCATE for Recv, Irecv + Wait, Mprobe + Mrecv, Irecv + Test,
  * Irecv + Waitany; MPI_ERR_IN_STATUS with the error in status.MPI_ERROR
- * for Waitall and Waitsome.  Single-completion calls leave
+ * for Waitall, Waitsome and Testall.  Single-completion calls leave
  * status.MPI_ERROR alone (MPI 3.1 section 3.2.5; Open MPI does).  The
  * truncated message is consumed and the stream goes on. */
 #include "mpitest.h"
@@ -27,7 +27,7 @@ int main(int argc, char **argv)
     if (mt_rank == 0) {
         for (int i = 0; i < N; i++)
             buf[i] = 100 + i;
-        for (int tag = 1; tag <= 7; tag++) {
+        for (int tag = 1; tag <= 8; tag++) {
             MT_OK(MPI_Send(buf, N, MPI_INT, 1, tag, MPI_COMM_WORLD));
             /* the next message of the same stream */
             MT_OK(MPI_Send(buf, 3, MPI_INT, 1, tag, MPI_COMM_WORLD));
@@ -129,6 +129,21 @@ int main(int argc, char **argv)
         ASSERT_EQ_INT(got, 2);
         ASSERT_EQ_INT(truncated_seen, 1);
         ASSERT_SEQ(big, 3, i, 100 + i);
+
+        /* Testall: as Waitall */
+        MT_OK(MPI_Irecv(small, SMALL, MPI_INT, 0, 8, MPI_COMM_WORLD, &r[0]));
+        MT_OK(MPI_Irecv(big, N, MPI_INT, 0, 8, MPI_COMM_WORLD, &r[1]));
+        flag = 0;
+        rc = MPI_SUCCESS;
+        while (!flag && rc == MPI_SUCCESS) {
+            sts[0].MPI_ERROR = sts[1].MPI_ERROR = SENTINEL;
+            rc = MPI_Testall(2, r, &flag, sts);
+        }
+        ASSERT_EQ_INT(flag, 1);
+        ASSERT_EQ_INT(err_class(rc), MPI_ERR_IN_STATUS);
+        ASSERT_EQ_INT(err_class(sts[0].MPI_ERROR), MPI_ERR_TRUNCATE);
+        ASSERT_EQ_INT(sts[1].MPI_ERROR, MPI_SUCCESS);
+        ASSERT_COUNT(sts[1], MPI_INT, 3);
     }
     return mt_finish(MT_ALL);
 }
