@@ -9,6 +9,17 @@
 /* Tags on the private control communicator ms.ctl. */
 enum { MS_TAG_REQUEST = 1, MS_TAG_START = 2, MS_TAG_MARKER = 3 };
 
+/* What a REQUEST asks rank 0 for (bits). */
+enum { MS_WANT_SNAPSHOT = 1, MS_WANT_STOP = 2 };
+
+/* Ask rank 0 for a snapshot and/or a stop (any rank). */
+void ms__core_want(int what);
+
+/* Triggers (triggers.c): signal, halt file, end of the allocation. */
+int ms__triggers_init(char *errbuf, size_t errlen);
+/* At every safe point: what the triggers ask for (MS_WANT_* bits). */
+int ms__triggers_poll(void);
+
 /* Protected regions, in registration order. */
 extern struct ms__region *ms__regions;
 extern size_t ms__nregions;
@@ -21,7 +32,7 @@ struct ms__core {
     int64_t last_committed;
     uint64_t margin;       /* D: P = max(q) + D */
     int want;              /* rank 0: a snapshot was requested */
-    int stop_after_commit; /* MPISNAP_STOP once the next one commits */
+    int want_stop;         /* rank 0: stop once the next one commits */
     int stop;              /* return MPISNAP_STOP from mpisnap_point */
     double last_end;       /* rank 0: when the last snapshot ended */
     long attempts, missed_count;

@@ -74,7 +74,7 @@ static struct {
     size_t ncomms;
     uint64_t buckets[2 * NB], buckets_all[2 * NB];
     struct rankrec rec, *all;
-    int64_t outcome[2]; /* committed, some rank missed its point */
+    int64_t outcome[3]; /* committed, some rank missed, stop now */
 } S;
 
 static int in_core;
@@ -155,9 +155,28 @@ static uint64_t sender_cut(struct wst *w, struct ms__comm *c)
 
 /* ---- begin and agree ---- */
 
-static void begin(int64_t id)
+static void go_active(void)
 {
+    ms.active = 1;
+    ms__update_slow();
+}
+
+/* Markers that arrived for a snapshot this rank has not begun yet. */
+struct early {
+    struct early *next;
+    uint64_t *buf;
+    size_t n;
+};
+static struct early *early_markers;
+
+static void apply_marker(const uint64_t *b, size_t n);
+
+static void begin(int64_t id, int active)
+{
+    struct early **p, *e;
+
     memset(&S.rec, 0, sizeof S.rec);
+    memset(S.buckets, 0, sizeof S.buckets);
     S.rec.ok = 1;
     S.id = id;
     S.last_started = id;
@@ -165,14 +184,25 @@ static void begin(int64_t id)
     S.recorded = 0;
     S.window_done = 0;
     S.barrier_posted = 0;
-    ms.active = 1;
-    ms__update_slow();
+    if (active)
+        go_active();
     ms__core.attempts++;
+    for (p = &early_markers; (e = *p);) {
+        if ((int64_t)e->buf[0] == id)
+            apply_marker(e->buf, e->n);
+        if ((int64_t)e->buf[0] <= id) {
+            *p = e->next;
+            free(e->buf);
+            free(e);
+        } else {
+            p = &e->next;
+        }
+    }
 }
 
 static void begin_agree(int64_t id)
 {
-    begin(id);
+    begin(id, 1);
     S.q = ms__core.point;
     PMPI_Iallreduce(&S.q, &S.pmax, 1, MPI_UINT64_T, MPI_MAX, ms.ctl,
                     &S.agree_req);
@@ -189,9 +219,14 @@ static void post_barrier(void)
 
 static void missed(void)
 {
+    go_active();
     S.rec.missed = 1;
-    fail("missed the safe point %llu (already at %llu)",
-         (unsigned long long)S.P, (unsigned long long)ms__core.point);
+    if (S.finalizing && ms__core.point < S.P)
+        fail("reached MPI_Finalize before the safe point %llu",
+             (unsigned long long)S.P);
+    else
+        fail("missed the safe point %llu (learned it at %llu)",
+             (unsigned long long)S.P, (unsigned long long)ms__core.point);
     S.phase = S_CUT;
     S.window_done = 1;
     post_barrier();
@@ -269,6 +304,8 @@ static void apply_marker(const uint64_t *b, size_t n)
 {
     size_t i;
 
+    MS_DEBUG("snapshot %lld: marker with %zu count(s)", (long long)S.id,
+             (n - 1) / 4);
     for (i = 1; i + 4 <= n; i += 4) {
         struct wst *w = wst_get(b[i], (int)b[i + 1], (int)(int64_t)b[i + 2], 1);
         w->C = b[i + 3];
@@ -285,6 +322,7 @@ static void record(void)
     int p, to;
     uint32_t k;
 
+    go_active();
     S.phase = S_CUT;
     S.P = ms__core.point;
     S.rec.point = S.P;
@@ -308,7 +346,6 @@ static void record(void)
     len = calloc((size_t)ms.world_size, sizeof *len);
     if (!S.mk_buf || !len)
         goto oom;
-    memset(S.buckets, 0, sizeof S.buckets);
     for (c = ms.comm_list; c; c = c->next) {
         if (c->inter)
             continue;
@@ -631,8 +668,10 @@ static void decide(void)
 
     for (r = 0; r < ms.world_size; r++) {
         struct rankrec *x = &S.all[r];
-        if (x->missed)
+        if (x->missed && !S.outcome[1]) {
             S.outcome[1] = 1;
+            bad = r; /* the cause; orphans elsewhere follow from it */
+        }
         if (!x->ok && bad < 0)
             bad = r;
         if (!x->missed && x->ok) {
@@ -691,6 +730,8 @@ static void decide(void)
         S.outcome[0] = 0;
     } else {
         S.outcome[0] = 1;
+        S.outcome[2] = ms__core.want_stop;
+        ms__core.want_stop = 0;
         MS_NOTE("snapshot %lld committed: %d ranks, %.1f MiB, %llu "
                        "message(s) in flight, safe point %llu, %.3f s",
                        (long long)S.id, ms.world_size,
@@ -721,8 +762,12 @@ static void finish(void)
                 ms__stream_find(&c->recv[w->source], w->tag)->base =
                     sender_cut(w, c);
         ms__core.last_committed = S.id;
-        if (ms__core.stop_after_commit)
+        if (S.outcome[2]) {
             ms__core.stop = 1;
+            if (ms.world_rank == 0)
+                MS_NOTE("stopping: every rank's mpisnap_point() returns "
+                        "MPISNAP_STOP");
+        }
         if (ms.world_rank == 0)
             ms__core.want = 0;
     } else if (S.recorded) {
@@ -790,6 +835,32 @@ static void finish(void)
     ms__update_slow();
 }
 
+/* ---- MPISNAP_EVERY: a schedule every rank computes alike ----
+ * The next snapshot is at the previous one's P + gap, armed as soon as the
+ * previous one is over; a rank that is past it then reports missed, and
+ * the gap doubles until a snapshot commits. */
+static uint64_t every_next, every_gap;
+
+static void arm_every(void)
+{
+    if (!every_gap) {
+        every_gap = (uint64_t)ms__cfg.every;
+        every_next = every_gap *
+                     (ms__core.point / every_gap + (ms__core.point % every_gap != 0));
+        if (every_next == ms__core.skip_point)
+            every_next += every_gap;
+    }
+    begin(ms__core.next_id, 0);
+    S.P = every_next;
+    S.phase = S_ARMED;
+}
+
+static void every_after(void)
+{
+    every_gap = S.outcome[0] == 1 ? (uint64_t)ms__cfg.every : every_gap * 2;
+    every_next = S.P + every_gap;
+}
+
 /* ---- the state machine ---- */
 
 static int done(MPI_Request *r)
@@ -819,11 +890,23 @@ static void recv_markers(void)
             PMPI_Abort(MPI_COMM_WORLD, 1);
         }
         PMPI_Mrecv(b, n, MPI_UINT64_T, &msg, &st);
-        if (n >= 1 && (int64_t)b[0] == S.id && S.phase != S_IDLE)
+        if (n >= 1 && (int64_t)b[0] == S.id && S.phase != S_IDLE) {
             apply_marker(b, (size_t)n);
-        else
+        } else if (n >= 1 && ((int64_t)b[0] > S.id ||
+                              ((int64_t)b[0] == S.id && S.phase == S_IDLE))) {
+            /* Its sender is a snapshot ahead: keep it for then. */
+            struct early *e = malloc(sizeof *e);
+            if (!e) {
+                MS_ERROR("out of memory keeping a marker: aborting job");
+                PMPI_Abort(MPI_COMM_WORLD, 1);
+            }
+            *e = (struct early){early_markers, b, (size_t)n};
+            early_markers = e;
+            continue;
+        } else {
             MS_DEBUG("stale marker of snapshot %lld ignored",
                      (long long)(int64_t)b[0]);
+        }
         free(b);
     }
 }
@@ -832,15 +915,15 @@ static void recv_markers(void)
 static void recv_requests(void)
 {
     MPI_Status st;
-    int flag;
+    int flag, what;
 
     for (;;) {
         PMPI_Iprobe(MPI_ANY_SOURCE, MS_TAG_REQUEST, ms.ctl, &flag, &st);
         if (!flag)
             return;
-        PMPI_Recv(NULL, 0, MPI_BYTE, st.MPI_SOURCE, MS_TAG_REQUEST, ms.ctl,
+        PMPI_Recv(&what, 1, MPI_INT, st.MPI_SOURCE, MS_TAG_REQUEST, ms.ctl,
                   MPI_STATUS_IGNORE);
-        ms__core.want = 1;
+        ms__core_want(what);
     }
 }
 
@@ -949,10 +1032,10 @@ static void advance(int at_point)
         case S_COMPLETE:
             if (!done(&S.gather_req) || !done(&S.red_req))
                 break;
-            S.outcome[0] = S.outcome[1] = 0;
+            S.outcome[0] = S.outcome[1] = S.outcome[2] = 0;
             if (ms.world_rank == 0)
                 decide();
-            PMPI_Ibcast(S.outcome, 2, MPI_INT64_T, 0, ms.ctl, &S.bcast_req);
+            PMPI_Ibcast(S.outcome, 3, MPI_INT64_T, 0, ms.ctl, &S.bcast_req);
             S.phase = S_OUTCOME;
             progressed = 1;
             break;
@@ -961,6 +1044,11 @@ static void advance(int at_point)
                 break;
             finish();
             progressed = 0; /* the next snapshot starts at a later point */
+            if (ms__cfg.every && !S.finalizing) {
+                every_after();
+                arm_every();
+                progressed = 1;
+            }
             break;
         }
     }
@@ -981,12 +1069,13 @@ int ms__core_point(void)
     if (ms.world_rank == 0 && ms__cfg.interval > 0 && S.phase == S_IDLE &&
         ms__now() - ms__core.last_end >= ms__cfg.interval)
         ms__core.want = 1;
-    if (ms__cfg.every && S.phase == S_IDLE &&
-        ms__core.point % (uint64_t)ms__cfg.every == 0) {
-        begin(ms__core.next_id);
-        S.P = ms__core.point;
-        S.phase = S_ARMED;
+    {
+        int what = ms__triggers_poll();
+        if (what)
+            ms__core_want(what);
     }
+    if (ms__cfg.every && S.phase == S_IDLE)
+        arm_every();
     S.just_recorded = 0;
     in_point = 1;
     ms__progress(); /* zombies, held receives, and advance() */
@@ -997,16 +1086,26 @@ int ms__core_point(void)
     return S.just_recorded;
 }
 
+void ms__core_want(int what)
+{
+    if (ms.world_rank != 0) {
+        PMPI_Send(&what, 1, MPI_INT, 0, MS_TAG_REQUEST, ms.ctl);
+        return;
+    }
+    if (what & MS_WANT_SNAPSHOT) {
+        if (ms__cfg.every)
+            MS_INFO("snapshot request merged into the MPISNAP_EVERY "
+                    "schedule");
+        else
+            ms__core.want = 1;
+    }
+    if (what & MS_WANT_STOP)
+        ms__core.want_stop = 1;
+}
+
 int ms__core_request(void)
 {
-    if (ms__cfg.every) {
-        MS_WARN("mpisnap_request() ignored: MPISNAP_EVERY sets the schedule");
-        return 0;
-    }
-    if (ms.world_rank == 0)
-        ms__core.want = 1;
-    else
-        PMPI_Send(NULL, 0, MPI_BYTE, 0, MS_TAG_REQUEST, ms.ctl);
+    ms__core_want(MS_WANT_SNAPSHOT);
     return 0;
 }
 
@@ -1020,7 +1119,13 @@ int ms__core_init(void)
     int64_t highest = -1;
     uint64_t *ids = NULL;
     size_t nids = 0;
+    char err[256];
 
+    if (ms__triggers_init(err, sizeof err) < 0) {
+        if (ms.world_rank == 0)
+            fprintf(stderr, "mpisnap: %s\n", err);
+        PMPI_Abort(MPI_COMM_WORLD, 1);
+    }
     if (ms.world_rank == 0) {
         ms.busy++;
         if (ms__store_scan(ms__cfg.dir, 1, &ids, &nids, &highest) < 0)

@@ -44,14 +44,30 @@ static void held_unlink(struct ms__held *h)
     h->next = NULL;
 }
 
+/* What MPI returns for a receive from MPI_PROC_NULL. */
 static void set_empty_status(MPI_Status *st)
 {
-    /* What MPI returns for a receive from MPI_PROC_NULL. */
+    ms__empty_status(st);
     st->MPI_SOURCE = MPI_PROC_NULL;
+}
+
+/* The empty status of a null or inactive request. */
+void ms__empty_status(MPI_Status *st)
+{
+    st->MPI_SOURCE = MPI_ANY_SOURCE;
     st->MPI_TAG = MPI_ANY_TAG;
     st->MPI_ERROR = MPI_SUCCESS;
     PMPI_Status_set_elements(st, MPI_BYTE, 0);
     PMPI_Status_set_cancelled(st, 0);
+}
+
+/* Single-completion calls leave the MPI_ERROR field alone. */
+static void copy_status(MPI_Status *to, const MPI_Status *from)
+{
+    int err = to->MPI_ERROR;
+
+    *to = *from;
+    to->MPI_ERROR = err;
 }
 
 /* h has its message.  A started persistent receive stays counted in
@@ -211,7 +227,7 @@ int ms__slow_recv(void *buf, int count, MPI_Datatype dt, int source, int tag,
         idle();
     }
     if (st != MPI_STATUS_IGNORE)
-        *st = h.status;
+        copy_status(st, &h.status);
     if (h.status.MPI_ERROR != MPI_SUCCESS)
         return PMPI_Comm_call_errhandler(c->handle, h.status.MPI_ERROR),
                h.status.MPI_ERROR;
@@ -288,7 +304,7 @@ int ms__test_one(MPI_Request *req, int *flag, MPI_Status *st)
 
     if (*req == MPI_REQUEST_NULL) {
         *flag = 1;
-        set_empty_status(st);
+        ms__empty_status(st);
         return MPI_SUCCESS;
     }
     r = ms__req_get(*req);
@@ -297,18 +313,19 @@ int ms__test_one(MPI_Request *req, int *flag, MPI_Status *st)
         *flag = h->done;
         if (!h->done)
             return MPI_SUCCESS;
-        *st = h->status;
+        int err = h->status.MPI_ERROR;
+        copy_status(st, &h->status);
         PMPI_Status_set_cancelled(st, h->cancelled);
         ms__req_completed(r, st); /* clears r->held */
         free(h);
         ms.nheld--;
         ms__update_slow();
-        return st->MPI_ERROR;
+        return err;
     }
     if (r && r->kind == MS_REQ_PRECV && !r->active) {
         /* Inactive persistent request: complete, empty status. */
         *flag = 1;
-        set_empty_status(st);
+        ms__empty_status(st);
         return MPI_SUCCESS;
     }
     rc = PMPI_Test(req, flag, st);

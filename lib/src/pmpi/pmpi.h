@@ -250,6 +250,7 @@ int ms__slow_irecv(void *buf, int count, MPI_Datatype dt, int source, int tag,
                    struct ms__comm *c, MPI_Request *req);
 int ms__slow_start_precv(struct ms__req *r);
 void ms__held_cancel(struct ms__held *h);
+void ms__empty_status(MPI_Status *st);
 void ms__imrecv_done(struct ms__req *r, MPI_Status *st);
 int ms__slow_probe(int source, int tag, struct ms__comm *c, int blocking,
                    int *flag, MPI_Status *st);

@@ -374,6 +374,8 @@ static int test_pass(int n, MPI_Request reqs[], MPI_Status *sts, int *done,
         rc = ms__test_one(&reqs[i], &flag, sts ? &sts[i] : &tmp);
         if (rc != MPI_SUCCESS)
             *err = rc;
+        if (flag && sts)
+            sts[i].MPI_ERROR = rc; /* read with MPI_ERR_IN_STATUS */
         if (flag) {
             done[i] = 1;
             k++;
@@ -401,15 +403,6 @@ static int *done_flags(int n)
     return d;
 }
 
-static void empty_status(MPI_Status *st)
-{
-    st->MPI_SOURCE = MPI_ANY_SOURCE;
-    st->MPI_TAG = MPI_ANY_TAG;
-    st->MPI_ERROR = MPI_SUCCESS;
-    PMPI_Status_set_elements(st, MPI_BYTE, 0);
-    PMPI_Status_set_cancelled(st, 0);
-}
-
 int MPI_Waitall(int n, MPI_Request reqs[], MPI_Status statuses[])
 {
     MPI_Status *sts = ms__statuses(statuses, n);
@@ -421,7 +414,7 @@ int MPI_Waitall(int n, MPI_Request reqs[], MPI_Status statuses[])
         for (i = 0; i < n; i++)
             if (inactive(reqs[i])) {
                 done[i] = 1;
-                empty_status(&sts[i]);
+                ms__empty_status(&sts[i]);
                 left--;
             }
         while (left > 0)
@@ -462,7 +455,7 @@ int MPI_Testall(int n, MPI_Request reqs[], int *flag, MPI_Status statuses[])
         for (i = 0; i < n; i++)
             if (inactive(reqs[i])) {
                 done[i] = 1;
-                empty_status(&sts[i]);
+                ms__empty_status(&sts[i]);
             }
         test_pass(n, reqs, sts, done, &nactive, &err);
         return err == MPI_SUCCESS ? MPI_SUCCESS : MPI_ERR_IN_STATUS;
@@ -498,7 +491,7 @@ static int slow_any(int n, MPI_Request reqs[], int *index, int *flag,
         if (!nactive) {
             *index = MPI_UNDEFINED;
             *flag = 1;
-            empty_status(st);
+            ms__empty_status(st);
             return MPI_SUCCESS;
         }
         if (!blocking) {

@@ -1,0 +1,187 @@
+/* What asks for a snapshot or a stop besides mpisnap_request(): a signal
+ * (MPISNAP_SIGNAL, MPISNAP_ON_SIGNAL), a halt file written by
+ * `mpisnap halt`, and the end of the allocation (MPISNAP_STOP_BEFORE).
+ * The signal handler only sets a flag; everything else happens at safe
+ * points. */
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "core/core.h"
+
+static volatile sig_atomic_t got_signal;
+static int on_signal = MS_WANT_SNAPSHOT | MS_WANT_STOP;
+static double stop_before = -1; /* seconds; <0 off */
+static double end_time;         /* rank 0: the allocation ends (epoch s) */
+static int end_fired;
+static double next_halt_check;
+
+static void handler(int sig)
+{
+    (void)sig;
+    got_signal = 1;
+}
+
+static int signal_number(const char *name)
+{
+    static const struct {
+        const char *name;
+        int sig;
+    } names[] = {{"USR1", SIGUSR1}, {"USR2", SIGUSR2}, {"TERM", SIGTERM},
+                 {"INT", SIGINT},   {"HUP", SIGHUP},   {"XCPU", SIGXCPU}};
+    size_t i;
+    int n;
+    char *end;
+
+    if (!strncasecmp(name, "SIG", 3))
+        name += 3;
+    for (i = 0; i < sizeof names / sizeof *names; i++)
+        if (!strcasecmp(name, names[i].name))
+            return names[i].sig;
+    n = (int)strtol(name, &end, 10);
+    return *name && !*end && n > 0 && n < NSIG ? n : -1;
+}
+
+/* The job's end time from Slurm: squeue's end-time field (ISO 8601,
+ * local time).  0 when unknown. */
+static double slurm_end_time(void)
+{
+    const char *job = getenv("SLURM_JOB_ID");
+    char cmd[128], line[64] = "";
+    struct tm tm = {0};
+    FILE *p;
+
+    if (!job || strspn(job, "0123456789_") != strlen(job))
+        return 0;
+    snprintf(cmd, sizeof cmd, "squeue -h -j %s -o %%e 2>/dev/null", job);
+    if (!(p = popen(cmd, "r")))
+        return 0;
+    if (!fgets(line, sizeof line, p))
+        line[0] = '\0';
+    pclose(p);
+    tm.tm_isdst = -1;
+    if (!strptime(line, "%Y-%m-%dT%H:%M:%S", &tm))
+        return 0;
+    return (double)mktime(&tm);
+}
+
+int ms__triggers_init(char *errbuf, size_t errlen)
+{
+    const char *v = getenv("MPISNAP_SIGNAL");
+    struct sigaction sa;
+    char *end;
+    int sig = SIGUSR1;
+
+    if (v && *v && strcasecmp(v, "none") != 0) {
+        if ((sig = signal_number(v)) < 0) {
+            snprintf(errbuf, errlen,
+                     "MPISNAP_SIGNAL=\"%s\" is not valid: expected a signal "
+                     "name (USR1, USR2, TERM, ...), a number, or none",
+                     v);
+            return MPISNAP_EINVAL;
+        }
+    } else if (v && !strcasecmp(v, "none")) {
+        sig = 0;
+    }
+    v = getenv("MPISNAP_ON_SIGNAL");
+    if (v && *v) {
+        if (!strcasecmp(v, "snapshot"))
+            on_signal = MS_WANT_SNAPSHOT;
+        else if (!strcasecmp(v, "stop"))
+            on_signal = MS_WANT_SNAPSHOT | MS_WANT_STOP;
+        else {
+            snprintf(errbuf, errlen,
+                     "MPISNAP_ON_SIGNAL=\"%s\" is not valid: expected "
+                     "snapshot or stop",
+                     v);
+            return MPISNAP_EINVAL;
+        }
+    }
+    v = getenv("MPISNAP_STOP_BEFORE");
+    if (v && *v) {
+        stop_before = strtod(v, &end);
+        if (*end || stop_before < 0) {
+            snprintf(errbuf, errlen,
+                     "MPISNAP_STOP_BEFORE=\"%s\" is not valid: expected a "
+                     "number of seconds >= 0",
+                     v);
+            return MPISNAP_EINVAL;
+        }
+    }
+    if (sig) {
+        memset(&sa, 0, sizeof sa);
+        sa.sa_handler = handler;
+        sa.sa_flags = SA_RESTART;
+        sigemptyset(&sa.sa_mask);
+        sigaction(sig, &sa, NULL);
+    }
+    if (ms.world_rank == 0 && stop_before >= 0) {
+        v = getenv("MPISNAP_END_TIME");
+        end_time = v && *v ? strtod(v, NULL) : slurm_end_time();
+        if (end_time > 0)
+            MS_INFO("the job ends at %.0f: stopping %.0f s before",
+                    end_time, stop_before);
+        else
+            MS_WARN("MPISNAP_STOP_BEFORE is set but the job's end time is "
+                    "unknown (not under Slurm, and MPISNAP_END_TIME unset)");
+    }
+    return 0;
+}
+
+/* Rank 0: a halt file in the snapshot directory (`mpisnap halt`).  It is
+ * consumed, so the requeued job does not stop again at once. */
+static int halt_file(void)
+{
+    char path[PATH_MAX + 8], buf[16] = "";
+    FILE *f;
+    int what = MS_WANT_STOP;
+
+    snprintf(path, sizeof path, "%s/halt", ms__cfg.dir);
+    if (!(f = fopen(path, "r")))
+        return 0;
+    if (!fgets(buf, sizeof buf, f))
+        buf[0] = '\0';
+    fclose(f);
+    unlink(path);
+    /* "now": snapshot at once; otherwise stop after the next scheduled
+     * snapshot, or at once when there is no schedule. */
+    if (!strncmp(buf, "now", 3) || (!ms__cfg.every && !ms__cfg.interval))
+        what |= MS_WANT_SNAPSHOT;
+    MS_NOTE("halt requested (%s): stopping after the %s snapshot", path,
+            what & MS_WANT_SNAPSHOT ? "next" : "next scheduled");
+    return what;
+}
+
+int ms__triggers_poll(void)
+{
+    int what = 0;
+    double now;
+
+    if (MS_UNLIKELY(got_signal)) {
+        got_signal = 0;
+        what |= on_signal;
+        MS_INFO("signal received: %s", on_signal & MS_WANT_STOP
+                                            ? "snapshot, then stop"
+                                            : "snapshot");
+    }
+    if (ms.world_rank != 0)
+        return what;
+    now = ms__now();
+    if (now >= next_halt_check) {
+        next_halt_check = now + 1.0;
+        what |= halt_file();
+        if (end_time > 0 && !end_fired &&
+            (double)time(NULL) >= end_time - stop_before) {
+            end_fired = 1;
+            what |= MS_WANT_SNAPSHOT | MS_WANT_STOP;
+            MS_NOTE("%.0f s before the end of the allocation: snapshot, "
+                    "then stop",
+                    stop_before);
+        }
+    }
+    return what;
+}
