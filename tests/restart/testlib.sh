@@ -12,6 +12,7 @@ RT_MPIEXEC=mpiexec
 RT_FLAGS=()
 RT_WORK=""
 RT_TIMEOUT=60
+RT_TIMED_OUT=0
 RT_ARGS=()
 RT_NAME=${RT_NAME:-${0##*/}}
 
@@ -62,8 +63,14 @@ rt_run() {
         shift
     done
     echo "+ ${envs[*]} $RT_MPIEXEC -n $np ${RT_FLAGS[*]} $*" >"$log"
+    local t0=$SECONDS
     env "${envs[@]}" timeout -k 5 "$RT_TIMEOUT" "$RT_MPIEXEC" -n "$np" "${RT_FLAGS[@]}" \
         "$@" >>"$log" 2>&1 || rc=$?
+    RT_TIMED_OUT=0
+    if [[ $rc -ne 0 ]] && ((SECONDS - t0 >= RT_TIMEOUT)); then
+        RT_TIMED_OUT=1
+        echo "(killed after ${RT_TIMEOUT}s)" >>"$log"
+    fi
     return "$rc"
 }
 
@@ -73,7 +80,7 @@ rt_run_ok() {
     rt_run "$@" || rc=$?
     if [[ $rc -ne 0 ]]; then
         rt_show "$1"
-        if [[ $rc -eq 124 || $rc -eq 137 ]]; then
+        if [[ $RT_TIMED_OUT -eq 1 ]]; then
             rt_die "the run above did not finish within ${RT_TIMEOUT}s (killed)"
         fi
         rt_die "the run above exited with $rc"
