@@ -1148,17 +1148,23 @@ void ms__core_finalize(void)
 {
     int64_t mine = S.last_started, last;
 
+    S.finalizing = 1;
     PMPI_Allreduce(&mine, &last, 1, MPI_INT64_T, MPI_MAX, S.fin);
     PMPI_Comm_free(&S.fin);
-    if (last > S.last_started && S.phase == S_IDLE && !ms__cfg.every) {
-        /* Rank 0 started one whose START is still on its way here. */
-        int64_t id;
-        PMPI_Recv(&id, 1, MPI_INT64_T, 0, MS_TAG_START, ms.ctl,
-                  MPI_STATUS_IGNORE);
-        begin_agree(id);
-    }
-    S.finalizing = 1;
-    while (S.phase != S_IDLE) {
+    /* Take part in every snapshot some rank has begun, up to the last. */
+    while (S.phase != S_IDLE || S.last_started < last) {
+        if (S.phase == S_IDLE) {
+            if (ms__cfg.every) {
+                begin(ms__core.next_id, 1);
+                S.phase = S_ARMED;
+            } else {
+                /* Rank 0 started it; its START is on its way here. */
+                int64_t id;
+                PMPI_Recv(&id, 1, MPI_INT64_T, 0, MS_TAG_START, ms.ctl,
+                          MPI_STATUS_IGNORE);
+                begin_agree(id);
+            }
+        }
         ms__progress();
         advance(0);
     }

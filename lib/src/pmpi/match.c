@@ -276,6 +276,8 @@ int ms__slow_irecv(void *buf, int count, MPI_Datatype dt, int source, int tag,
     }
     h->req = ms__req_new(*req, MS_REQ_HELD, c);
     h->req->held = h;
+    h->req->peer = source;
+    h->req->tag = tag;
     held_append(h);
     ms__progress();
     return MPI_SUCCESS;

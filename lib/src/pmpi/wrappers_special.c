@@ -32,8 +32,11 @@ int MPI_Irecv(void *buf, int count, MPI_Datatype dt, int source, int tag,
     if (MS_UNLIKELY(ms.slow))
         return ms__slow_irecv(buf, count, dt, source, tag, c, req);
     rc = PMPI_Irecv(buf, count, dt, source, tag, comm, req);
-    if (MS_LIKELY(rc == MPI_SUCCESS))
-        ms__req_new(*req, MS_REQ_RECV, c);
+    if (MS_LIKELY(rc == MPI_SUCCESS)) {
+        struct ms__req *r = ms__req_new(*req, MS_REQ_RECV, c);
+        r->peer = source; /* for diagnostics */
+        r->tag = tag;
+    }
     return rc;
 }
 
