@@ -56,6 +56,25 @@ struct ms__counter {
     uint64_t count;
 };
 
+/* One traced event (MPISNAP_TRACE=1): a bounded ring of the most recent
+ * events per rank, for `mpisnap draw`. */
+enum ms__ev_kind {
+    MS_EV_SEND = 1,        /* application send started: pos = its position */
+    MS_EV_RECV = 2,        /* message matched: pos = its position */
+    MS_EV_CUT = 3,         /* this rank recorded (pos = safe point P) */
+    MS_EV_MARKER_SEND = 4, /* marker sent to peer */
+    MS_EV_MARKER_RECV = 5  /* marker received from peer */
+};
+struct ms__trace_ev {
+    double t;         /* seconds since the epoch (CLOCK_REALTIME) */
+    int32_t kind;
+    int32_t peer;     /* world rank of the other side (-1 none) */
+    int32_t tag;
+    int32_t pad;
+    uint64_t comm_id;
+    uint64_t pos;
+};
+
 /* Everything one rank writes into rank-NNNNNN.h5. */
 struct ms__rankdata {
     int32_t rank, nranks;
@@ -70,6 +89,8 @@ struct ms__rankdata {
     struct ms__commrec *comms;
     size_t ncounters;
     struct ms__counter *counters;
+    size_t ntrace;                /* 0: no /trace dataset */
+    struct ms__trace_ev *trace;   /* oldest first */
 };
 
 /* index.h5, written by rank 0 once every rank is done. */
