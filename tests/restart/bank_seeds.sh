@@ -11,8 +11,8 @@
 #   2. the same with --request-ranks L --request-at 4 --request-every 17
 #      and MPISNAP_KEEP=100: exits 0, commits at least 2 snapshots, ends
 #      with checksum A (taking snapshots changes nothing)
-#   3. from a copy of the directory, restart from each committed snapshot
-#      (MPISNAP_RESTART=id): "restored round R" with R the round recorded
+#   3. from a copy of the directory, restart from the oldest and from the
+#      newest committed snapshot (MPISNAP_RESTART=id): "restored round R" with R the round recorded
 #      for that snapshot, "balances X + in flight Y (N transfers) = T ok"
 #      with Y > 0 (money was in flight), "total T ok", checksum A.
 set -euo pipefail
@@ -66,7 +66,7 @@ for seed in $seeds; do
     [[ "$(cat "$snaps/latest")" == "$(printf 'snap-%06d' "${ids[-1]}")" ]] ||
         rt_die "seed $seed: latest says '$(cat "$snaps/latest")', newest is ${ids[-1]}"
 
-    for id in "${ids[@]}"; do
+    for id in "${ids[0]}" "${ids[-1]}"; do
         # bank's round r has its safe point r + 1
         point=$(rt_safe_point "$log" "$id")
         [[ -n "$point" ]] || rt_die "seed $seed: no 'snapshot $id committed' line"
