@@ -5,14 +5,13 @@
 
 /* ---- sends: counted when they start ---- */
 
-static inline void count_send(MPI_Comm comm, int dest, int tag,
-                              struct ms__comm **cp)
+static inline struct ms__comm *count_send(MPI_Comm comm, int dest, int tag)
 {
     struct ms__comm *c = ms__comm_get(comm);
 
-    *cp = c;
     if (MS_LIKELY((unsigned)dest < (unsigned)c->size))
         ms__stream_add(&c->sent[dest], tag, 1);
+    return c;
 }
 
 /* On the slow path a blocking send waits by polling, so that this rank
@@ -35,18 +34,35 @@ static int wait_own(MPI_Request *r)
     X(Ssend, Issend)                                                           \
     X(Rsend, Irsend)
 
+/* Only the common case is inline: the cached communicator, the cached tag,
+ * not the slow path.  It needs no stack frame and ends in a tail call to
+ * PMPI; everything else is a separate function. */
 #define X(NAME, INAME)                                                         \
-    int MPI_##NAME(const void *buf, int count, MPI_Datatype dt, int dest,      \
-                   int tag, MPI_Comm comm)                                     \
+    static __attribute__((noinline)) int other_##NAME(                         \
+        const void *buf, int count, MPI_Datatype dt, int dest, int tag,        \
+        MPI_Comm comm)                                                         \
     {                                                                          \
-        struct ms__comm *c;                                                    \
         MPI_Request r;                                                         \
         int rc;                                                                \
-        count_send(comm, dest, tag, &c);                                       \
-        if (MS_LIKELY(!ms.slow))                                               \
+        count_send(comm, dest, tag);                                           \
+        if (!ms.slow)                                                          \
             return PMPI_##NAME(buf, count, dt, dest, tag, comm);               \
         rc = PMPI_##INAME(buf, count, dt, dest, tag, comm, &r);                \
         return rc == MPI_SUCCESS ? wait_own(&r) : rc;                          \
+    }                                                                          \
+    int MPI_##NAME(const void *buf, int count, MPI_Datatype dt, int dest,      \
+                   int tag, MPI_Comm comm)                                     \
+    {                                                                          \
+        struct ms__stream *s;                                                  \
+        if (MS_LIKELY(comm == ms.last_comm && !ms.slow &&                      \
+                      (unsigned)dest < (unsigned)ms.last_c->size)) {           \
+            s = &ms.last_c->sent[dest];                                        \
+            if (MS_LIKELY(s->c.tag == tag)) {                                  \
+                s->c.n++;                                                      \
+                return PMPI_##NAME(buf, count, dt, dest, tag, comm);           \
+            }                                                                  \
+        }                                                                      \
+        return other_##NAME(buf, count, dt, dest, tag, comm);                  \
     }
 SEND_BLOCKING(X)
 #undef X
@@ -57,10 +73,9 @@ SEND_BLOCKING(X)
     int MPI_##NAME(const void *buf, int count, MPI_Datatype dt, int dest,      \
                    int tag, MPI_Comm comm, MPI_Request *req)                   \
     {                                                                          \
-        struct ms__comm *c;                                                    \
+        struct ms__comm *c = count_send(comm, dest, tag);                      \
         struct ms__req *r;                                                     \
         int rc;                                                                \
-        count_send(comm, dest, tag, &c);                                       \
         rc = PMPI_##NAME(buf, count, dt, dest, tag, comm, req);                \
         if (MS_LIKELY(rc == MPI_SUCCESS)) {                                    \
             r = ms__req_new(*req, MS_REQ_SEND, c);                             \
