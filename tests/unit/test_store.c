@@ -71,6 +71,14 @@ static struct ms__counter counters[] = {
     {9, 1, -1, 0, 0},
 };
 
+/* Rank 1 carries a trace (MPISNAP_TRACE=1), rank 0 none: no /trace. */
+static struct ms__trace_ev trace1[] = {
+    {1700000000.5, MS_EV_SEND, 0, 42, 0, 7, 1},
+    {1700000000.75, MS_EV_CUT, -1, 0, 0, 0, 1234},
+    {1700000001.0, MS_EV_MARKER_RECV, 0, -1, 0, 1, 0},
+    {1700000001.25, MS_EV_RECV, 0, -5, 0, 9, 12},
+};
+
 static void rankdata(struct ms__rankdata *d, int rank, uint64_t id,
                      struct ms__region *r, size_t nr)
 {
@@ -88,6 +96,27 @@ static void rankdata(struct ms__rankdata *d, int rank, uint64_t id,
     d->comms = comms;
     d->ncounters = sizeof counters / sizeof counters[0];
     d->counters = counters;
+    if (rank == 1) {
+        d->ntrace = sizeof trace1 / sizeof trace1[0];
+        d->trace = trace1;
+    }
+}
+
+static void check_trace(const struct ms__rankdata *o, int rank)
+{
+    if (rank != 1) {
+        ASSERT_EQ_U64(o->ntrace, 0);
+        return;
+    }
+    ASSERT_EQ_U64(o->ntrace, sizeof trace1 / sizeof trace1[0]);
+    for (size_t i = 0; i < o->ntrace; i++) {
+        ASSERT_EQ_DBL(o->trace[i].t, trace1[i].t);
+        ASSERT_EQ_INT(o->trace[i].kind, trace1[i].kind);
+        ASSERT_EQ_INT(o->trace[i].peer, trace1[i].peer);
+        ASSERT_EQ_INT(o->trace[i].tag, trace1[i].tag);
+        ASSERT_EQ_U64(o->trace[i].comm_id, trace1[i].comm_id);
+        ASSERT_EQ_U64(o->trace[i].pos, trace1[i].pos);
+    }
 }
 
 static void rootdir(char *out, size_t n, const char *sub)
@@ -288,7 +317,9 @@ static void test_roundtrip(struct state *s0, struct state *s1,
         ASSERT_EQ_U64(o.nregions, 5);
         ASSERT_TRUE(by_name(&o, "u")->base == got->u);
         check_extras(&o);
+        check_trace(&o, r);
         ms__store_free_rankdata(&o);
+        ASSERT_TRUE(o.trace == NULL && o.ntrace == 0);
     }
 
     /* want == NULL: regions listed, not read. */
@@ -307,7 +338,25 @@ static void test_roundtrip(struct state *s0, struct state *s1,
     for (size_t i = 0; i < o.nregions; i++)
         ASSERT_TRUE(o.regions[i].base == NULL);
     check_extras(&o);
+    check_trace(&o, 1);
     ms__store_free_rankdata(&o);
+
+    /* By path, without the index (the command-line tool's diagnostics). */
+    rankpath(path, sizeof path, root, 7, 1);
+    memset(got->u, 0, sizeof got->u);
+    regions_of(got, want);
+    ASSERT_EQ_INT(ms__store_read_rank_file(path, want, 5, &o, err, sizeof err),
+                  0);
+    ASSERT_MEMEQ(got->u, s1->u, sizeof s1->u);
+    ASSERT_EQ_INT(o.rank, 1);
+    ASSERT_EQ_U64(o.snap_id, 7);
+    check_extras(&o);
+    check_trace(&o, 1);
+    ms__store_free_rankdata(&o);
+    strcat(path, ".nope");
+    ASSERT_EQ_INT(ms__store_read_rank_file(path, NULL, 0, &o, err, sizeof err),
+                  MPISNAP_ENOSNAP);
+    ASSERT_STRSTR(err, ".nope");
     free(ix.checksums);
     ASSERT_STREQ(ms__etype_name(MS_T_DOUBLE), "double");
     ASSERT_STREQ(ms__etype_name(MS_T_BYTES), "bytes");

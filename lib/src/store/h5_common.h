@@ -67,6 +67,7 @@ int ms__h5_etype_parse(const char *name); /* etype or -1 */
 hid_t ms__h5_env_type(void);              /* memory types: close them */
 hid_t ms__h5_comm_type(void);
 hid_t ms__h5_counter_type(void);
+hid_t ms__h5_trace_type(void); /* struct ms__trace_ev without its pad */
 
 hid_t ms__h5_fapl(void); /* sec2, libver bounds: close it */
 int ms__h5_attr_put(hid_t obj, const char *name, hid_t type, const void *val);

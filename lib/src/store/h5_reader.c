@@ -345,6 +345,31 @@ static int read_counters(hid_t f, struct ms__rankdata *d)
     return ret;
 }
 
+/* /trace is optional: absent means no events. */
+static int read_trace(hid_t f, struct ms__rankdata *d)
+{
+    hid_t t;
+    htri_t has = H5Lexists(f, "trace", H5P_DEFAULT);
+    uint64_t n = 0;
+    int ret;
+
+    if (has < 0)
+        return ms__store_err(MPISNAP_ECORRUPT, MS_SRC_H5, "/trace");
+    if (has == 0)
+        return 0;
+    t = ms__h5_trace_type();
+    if (t < 0)
+        return ms__store_err(MPISNAP_EIO, MS_SRC_H5, "trace type");
+    ret = read_alloc(f, "trace", t, (void **)&d->trace, &n);
+    H5Tclose(t);
+    if (ret < 0)
+        return ret;
+    d->ntrace = n;
+    for (uint64_t i = 0; i < n; i++)
+        d->trace[i].pad = 0;
+    return 0;
+}
+
 /* ------------------------------------------------------------- rank file */
 
 static int read_header(hid_t f, uint64_t id, int rank, struct ms__rankdata *d)
@@ -358,7 +383,7 @@ static int read_header(hid_t f, uint64_t id, int rank, struct ms__rankdata *d)
         (ret = attr_get(f, "point", H5T_NATIVE_UINT64, &d->point)) ||
         (ret = attr_get(f, "time", H5T_NATIVE_DOUBLE, &d->time)))
         return ret;
-    if (d->rank != rank || d->snap_id != id)
+    if (rank >= 0 && (d->rank != rank || d->snap_id != id))
         return ms__store_err(MPISNAP_ECORRUPT, MS_SRC_NONE,
                              "holds rank %d of snapshot %llu, expected "
                              "rank %d of snapshot %llu",
@@ -388,7 +413,7 @@ static int read_file(const char *path, uint64_t id, int rank,
             goto out;
     }
     if ((ret = read_channels(f, out)) || (ret = read_comms(f, out)) ||
-        (ret = read_counters(f, out)))
+        (ret = read_counters(f, out)) || (ret = read_trace(f, out)))
         goto out;
 out:
     if (f >= 0)
@@ -450,6 +475,31 @@ out:
     return ret;
 }
 
+int ms__store_read_rank_file(const char *path, const struct ms__region *want,
+                             size_t nwant, struct ms__rankdata *out,
+                             char *errbuf, size_t errlen)
+{
+    struct ms__h5_quiet q;
+    struct stat st;
+    int ret;
+
+    memset(out, 0, sizeof *out);
+    if (stat(path, &st) < 0) {
+        ret = ms__store_err(errno == ENOENT ? MPISNAP_ENOSNAP : MPISNAP_EIO,
+                            MS_SRC_ERRNO, "%s", path);
+    } else {
+        ms__h5_quiet_begin(&q);
+        ret = read_file(path, 0, -1, want, nwant, out);
+        ms__h5_quiet_end(&q);
+    }
+    if (ret < 0) {
+        ms__store_free_rankdata(out);
+        if (errbuf && errlen)
+            snprintf(errbuf, errlen, "%s", ms__store_lasterr());
+    }
+    return ret;
+}
+
 void ms__store_free_rankdata(struct ms__rankdata *d)
 {
     for (size_t i = 0; i < d->nmsgs; i++)
@@ -460,6 +510,7 @@ void ms__store_free_rankdata(struct ms__rankdata *d)
     free(d->msgs);
     free(d->comms);
     free(d->counters);
+    free(d->trace);
     memset(d, 0, sizeof *d);
 }
 

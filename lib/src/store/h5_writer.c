@@ -261,6 +261,24 @@ hid_t ms__h5_counter_type(void)
     return t;
 }
 
+hid_t ms__h5_trace_type(void)
+{
+    hid_t t = H5Tcreate(H5T_COMPOUND, sizeof(struct ms__trace_ev));
+
+    if (t < 0)
+        return t;
+    if (INSERT(t, struct ms__trace_ev, t, H5T_NATIVE_DOUBLE) < 0 ||
+        INSERT(t, struct ms__trace_ev, kind, H5T_NATIVE_INT32) < 0 ||
+        INSERT(t, struct ms__trace_ev, peer, H5T_NATIVE_INT32) < 0 ||
+        INSERT(t, struct ms__trace_ev, tag, H5T_NATIVE_INT32) < 0 ||
+        INSERT(t, struct ms__trace_ev, comm_id, H5T_NATIVE_UINT64) < 0 ||
+        INSERT(t, struct ms__trace_ev, pos, H5T_NATIVE_UINT64) < 0) {
+        H5Tclose(t);
+        return H5I_INVALID_HID;
+    }
+    return t;
+}
+
 #undef INSERT
 
 /* ------------------------------------------------------------ attributes */
@@ -507,6 +525,25 @@ out:
     return ret;
 }
 
+/* /trace only when there are events (MPISNAP_TRACE=1). */
+static int write_trace(hid_t file, const struct ms__rankdata *d)
+{
+    hid_t t;
+    int ret;
+
+    if (d->ntrace == 0)
+        return 0;
+    if (!d->trace)
+        return ms__store_err(MPISNAP_EINVAL, MS_SRC_NONE,
+                             "trace: %zu events but no buffer", d->ntrace);
+    t = ms__h5_trace_type();
+    if (t < 0)
+        return ms__store_err(MPISNAP_EIO, MS_SRC_H5, "trace type");
+    ret = ms__h5_write_1d(file, "trace", t, d->ntrace, d->trace);
+    H5Tclose(t);
+    return ret;
+}
+
 static int write_rank_attrs(hid_t file, const struct ms__rankdata *d)
 {
     int32_t fv = MPISNAP_FORMAT_VERSION;
@@ -538,7 +575,7 @@ static int write_file(const char *path, const struct ms__rankdata *d)
     ct = ms__h5_counter_type();
     MS_SCHECK(ct >= 0, MPISNAP_EIO, MS_SRC_H5, "counters");
     ret = ms__h5_write_1d(f, "counters", ct, d->ncounters, d->counters);
-    if (ret < 0)
+    if (ret < 0 || (ret = write_trace(f, d)) < 0)
         goto out;
     MS_SCHECK(H5Fflush(f, H5F_SCOPE_LOCAL) >= 0, MPISNAP_EIO, MS_SRC_H5,
               "flush %s", path);

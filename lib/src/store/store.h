@@ -158,13 +158,25 @@ int ms__store_file_checksum(const char *path, uint64_t *checksum,
  * base = NULL, as the command-line tool needs.  Otherwise out->regions
  * lists them with base = the matching want[i].base.  Messages (each data
  * its own malloc'd block, so a caller may take one and set it to NULL),
- * comms and counters are allocated into out; free with
+ * comms, counters and trace (ntrace 0 when the file has no /trace) are
+ * allocated into out; free with
  * ms__store_free_rankdata, also after an error.  errbuf gets one line
  * (may be NULL). */
 int ms__store_read_rank(const char *root, uint64_t id, int rank,
                         uint64_t expect_checksum,
                         const struct ms__region *want, size_t nwant,
                         struct ms__rankdata *out, char *errbuf, size_t errlen);
+
+/* Diagnostics (the command-line tool): read the rank file at path as
+ * ms__store_read_rank does, but without the index: no checksum is compared
+ * (ms__store_file_checksum computes one) and the file's rank and snapshot
+ * id are taken as they are, so a file of a partial or damaged snapshot can
+ * be read.  Fletcher-32 is still checked on every dataset read.  want,
+ * out and errbuf as for ms__store_read_rank; MPISNAP_ENOSNAP when the file
+ * does not exist.  Errors do not repeat the path. */
+int ms__store_read_rank_file(const char *path, const struct ms__region *want,
+                             size_t nwant, struct ms__rankdata *out,
+                             char *errbuf, size_t errlen);
 
 /* Free what ms__store_read_rank allocated (not the region bases) and zero
  * *d.  Only for data filled by ms__store_read_rank. */
