@@ -67,7 +67,8 @@ static struct {
     struct ms__hmap wmap;
     struct wst *wlist;
     struct logmsg *lhead, *ltail;
-    void **stage;
+    void **stage; /* [nstage]: copies of the regions, kept */
+    size_t nstage;
     struct ms__counter *cnt;
     size_t ncnt;
     struct ms__commrec *comms;
@@ -402,11 +403,21 @@ static void record(void)
     ms__update_slow();
 
     /* 2. Stage the state: a copy now, written at a later safe point. */
-    S.stage = calloc(ms__nregions + 1, sizeof *S.stage);
-    if (!S.stage)
-        goto oom;
+    /* The staging buffers stay allocated from one snapshot to the next:
+     * copying into memory already touched costs a memcpy, not page
+     * faults. */
+    if (S.nstage < ms__nregions) {
+        void **p = realloc(S.stage, ms__nregions * sizeof *S.stage);
+        if (!p)
+            goto oom;
+        memset(p + S.nstage, 0, (ms__nregions - S.nstage) * sizeof *p);
+        S.stage = p;
+        S.nstage = ms__nregions;
+    }
     for (i = 0; i < ms__nregions; i++) {
-        S.stage[i] = malloc(ms__regions[i].bytes ? ms__regions[i].bytes : 1);
+        if (!S.stage[i])
+            S.stage[i] =
+                malloc(ms__regions[i].bytes ? ms__regions[i].bytes : 1);
         if (!S.stage[i]) {
             fail("out of memory copying region '%s' (%llu bytes)",
                  ms__regions[i].name,
@@ -818,11 +829,6 @@ static void finish(void)
     S.mk_buf = NULL;
     S.mk_req = NULL;
     S.nmk = 0;
-    if (S.stage)
-        for (i = 0; i < ms__nregions; i++)
-            free(S.stage[i]);
-    free(S.stage);
-    S.stage = NULL;
     for (i = 0; i < S.ncomms; i++)
         free(S.comms[i].world);
     free(S.comms);
@@ -1021,8 +1027,10 @@ static void advance(int at_point)
             }
             break;
         case S_WRITE:
-            /* File I/O only at a safe point, never inside an MPI call. */
-            if (S.recorded && S.rec.ok && !at_point && !S.finalizing)
+            /* File I/O only at a later safe point than the recording one,
+             * never inside an MPI call. */
+            if (S.recorded && S.rec.ok && !S.finalizing &&
+                (!at_point || ms__core.point == S.P))
                 break;
             if (S.recorded && S.rec.ok)
                 write_rank();
@@ -1168,4 +1176,8 @@ void ms__core_finalize(void)
         ms__progress();
         advance(0);
     }
+    while (S.nstage)
+        free(S.stage[--S.nstage]);
+    free(S.stage);
+    S.stage = NULL;
 }
