@@ -402,16 +402,16 @@ static void record(void)
     ms.window = 1;
     ms__update_slow();
 
-    /* 2. Stage the state: a copy now, written at a later safe point. */
-    /* The staging buffers stay allocated from one snapshot to the next:
-     * copying into memory already touched costs a memcpy, not page
-     * faults. */
+    /* 2. Stage the state: a copy now, written at a later safe point.  The
+     * staging buffers stay allocated from one snapshot to the next: copying
+     * into memory already touched costs a memcpy, not page faults. */
     if (S.nstage < ms__nregions) {
-        void **p = realloc(S.stage, ms__nregions * sizeof *S.stage);
-        if (!p)
+        void **grown = realloc(S.stage, ms__nregions * sizeof *S.stage);
+        if (!grown)
             goto oom;
-        memset(p + S.nstage, 0, (ms__nregions - S.nstage) * sizeof *p);
-        S.stage = p;
+        memset(grown + S.nstage, 0,
+               (ms__nregions - S.nstage) * sizeof *grown);
+        S.stage = grown;
         S.nstage = ms__nregions;
     }
     for (i = 0; i < ms__nregions; i++) {
