@@ -381,6 +381,8 @@ static void record(void)
             }
         }
     }
+    if (ms.trace)
+        ms__trace(MS_EV_CUT, NULL, -1, 0, S.P);
     S.mk_req = malloc((size_t)ms.world_size * sizeof *S.mk_req);
     if (!S.mk_req)
         goto oom;
@@ -394,6 +396,9 @@ static void record(void)
         }
         PMPI_Issend(S.mk_buf[to], (int)len[to], MPI_UINT64_T, to,
                     MS_TAG_MARKER, ms.ctl, &S.mk_req[S.nmk++]);
+        if (ms.trace)
+            ms__trace(MS_EV_MARKER_SEND, NULL, to, MS_TAG_MARKER,
+                      (uint64_t)S.id);
     }
     free(len);
     len = NULL;
@@ -633,6 +638,7 @@ static void write_rank(void)
     d.comms = S.comms;
     d.ncounters = S.ncnt;
     d.counters = S.cnt;
+    d.trace = ms__trace_copy(&d.ntrace);
     ms.busy++;
     rc = ms__store_begin(ms__cfg.dir, (uint64_t)S.id);
     if (rc >= 0)
@@ -651,6 +657,7 @@ static void write_rank(void)
 done:
     free(regs);
     free(d.msgs);
+    free(d.trace);
 }
 
 static void post_complete(void)
@@ -896,6 +903,9 @@ static void recv_markers(void)
             PMPI_Abort(MPI_COMM_WORLD, 1);
         }
         PMPI_Mrecv(b, n, MPI_UINT64_T, &msg, &st);
+        if (ms.trace && n >= 1)
+            ms__trace(MS_EV_MARKER_RECV, NULL, st.MPI_SOURCE, MS_TAG_MARKER,
+                      b[0]);
         if (n >= 1 && (int64_t)b[0] == S.id && S.phase != S_IDLE) {
             apply_marker(b, (size_t)n);
         } else if (n >= 1 && ((int64_t)b[0] > S.id ||

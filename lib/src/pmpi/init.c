@@ -26,6 +26,10 @@ static void setup(void)
     PMPI_Comm_set_errhandler(ms.qcomm, MPI_ERRORS_RETURN);
     PMPI_Comm_dup(MPI_COMM_WORLD, &ms.ctl);
     PMPI_Comm_set_errhandler(ms.ctl, MPI_ERRORS_RETURN);
+    if (ms__trace_init() < 0) {
+        MS_ERROR("out of memory for MPISNAP_TRACE: aborting job");
+        PMPI_Abort(MPI_COMM_WORLD, 1);
+    }
     ms.initialized = 1;
     ms__core_init();
     ms__update_slow();

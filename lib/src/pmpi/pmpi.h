@@ -193,6 +193,8 @@ struct ms__state {
     int window;               /* this rank records channel state (core) */
     int thread_level;
     int busy;                 /* inside the library: nested MPI_* go to PMPI */
+    int trace;                /* MPISNAP_TRACE: record events */
+    int hot_off;              /* slow || trace: skip the inline fast paths */
 };
 extern struct ms__state ms;
 
@@ -266,13 +268,36 @@ int ms__test_one(MPI_Request *req, int *flag, MPI_Status *st);
 void ms__core_matched(struct ms__comm *c, int source, int tag, uint64_t pos,
                       const void *buf, int count, MPI_Datatype dt);
 
+/* MPISNAP_TRACE=1: a ring of recent events for `mpisnap draw`. */
+void ms__trace(int kind, struct ms__comm *c, int peer, int tag, uint64_t pos);
+int ms__trace_init(void);
+/* The ring, oldest first (malloc'd copy); *n events. */
+struct ms__trace_ev *ms__trace_copy(size_t *n);
+
 /* Count a matched receive; returns its position in the stream. */
 static inline uint64_t ms__count_recv(struct ms__comm *c, int source, int tag)
 {
     struct ms__stream *s = &c->recv[source];
     struct ms__tagcount *t =
         MS_LIKELY(s->c.tag == tag) ? &s->c : ms__stream_find(s, tag);
+    if (MS_UNLIKELY(ms.trace))
+        ms__trace(2 /* MS_EV_RECV */, c, source, tag, t->n + 1);
     return ++t->n;
+}
+
+/* Count a send as it starts (dest may be MPI_PROC_NULL: no stream). */
+static inline void ms__count_send(struct ms__comm *c, int dest, int tag)
+{
+    struct ms__stream *s;
+    struct ms__tagcount *t;
+
+    if (MS_UNLIKELY((unsigned)dest >= (unsigned)c->size))
+        return;
+    s = &c->sent[dest];
+    t = MS_LIKELY(s->c.tag == tag) ? &s->c : ms__stream_find(s, tag);
+    t->n++;
+    if (MS_UNLIKELY(ms.trace))
+        ms__trace(1 /* MS_EV_SEND */, c, dest, tag, t->n);
 }
 
 /* Count a message the application or library matched with status st. */

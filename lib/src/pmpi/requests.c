@@ -121,6 +121,7 @@ void ms__update_slow(void)
 {
     ms.slow = ms__cfg.libmatch || ms.active || ms.window || ms.nqueued > 0 ||
               ms.nheld > 0;
+    ms.hot_off = ms.slow || ms.trace;
 }
 
 static const struct {

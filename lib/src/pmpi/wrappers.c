@@ -9,8 +9,7 @@ static inline struct ms__comm *count_send(MPI_Comm comm, int dest, int tag)
 {
     struct ms__comm *c = ms__comm_get(comm);
 
-    if (MS_LIKELY((unsigned)dest < (unsigned)c->size))
-        ms__stream_add(&c->sent[dest], tag, 1);
+    ms__count_send(c, dest, tag);
     return c;
 }
 
@@ -54,7 +53,7 @@ static int wait_own(MPI_Request *r)
                    int tag, MPI_Comm comm)                                     \
     {                                                                          \
         struct ms__stream *s;                                                  \
-        if (MS_LIKELY(comm == ms.last_comm && !ms.slow &&                      \
+        if (MS_LIKELY(comm == ms.last_comm && !ms.hot_off &&                   \
                       (unsigned)dest < (unsigned)ms.last_c->size)) {           \
             s = &ms.last_c->sent[dest];                                        \
             if (MS_LIKELY(s->c.tag == tag)) {                                  \

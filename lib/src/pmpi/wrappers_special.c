@@ -34,7 +34,7 @@ int MPI_Recv(void *buf, int count, MPI_Datatype dt, int source, int tag,
      * named source.  It knows its stream before it matches, so it counts
      * first and ends in a tail call (a receive that fails with
      * MPI_ERR_TRUNCATE has still consumed its message). */
-    if (MS_LIKELY(comm == ms.last_comm && !ms.slow &&
+    if (MS_LIKELY(comm == ms.last_comm && !ms.hot_off &&
                   (unsigned)source < (unsigned)ms.last_c->size)) {
         s = &ms.last_c->recv[source];
         if (MS_LIKELY(s->c.tag == tag)) {
@@ -83,8 +83,7 @@ int MPI_Sendrecv(const void *sbuf, int scount, MPI_Datatype sdt, int dest,
     MPI_Request sreq;
     int rc;
 
-    if ((unsigned)dest < (unsigned)c->size)
-        ms__stream_add(&c->sent[dest], stag, 1);
+    ms__count_send(c, dest, stag);
     if (MS_UNLIKELY(ms.slow)) {
         rc = PMPI_Isend(sbuf, scount, sdt, dest, stag, comm, &sreq);
         if (rc != MPI_SUCCESS)
@@ -110,8 +109,7 @@ int MPI_Sendrecv_replace(void *buf, int count, MPI_Datatype dt, int dest,
     void *packed;
     int rc, size = 0, pos = 0;
 
-    if ((unsigned)dest < (unsigned)c->size)
-        ms__stream_add(&c->sent[dest], stag, 1);
+    ms__count_send(c, dest, stag);
     if (MS_UNLIKELY(ms.slow)) {
         /* Send a packed copy, so the receive may overwrite buf at once. */
         PMPI_Pack_size(count, dt, comm, &size);
@@ -162,8 +160,8 @@ int MPI_Start(MPI_Request *req)
         return PMPI_Start(req);
     if (r->kind == MS_REQ_PRECV && ms.slow)
         return ms__slow_start_precv(r);
-    if (r->kind == MS_REQ_PSEND && (unsigned)r->peer < (unsigned)r->c->size)
-        ms__stream_add(&r->c->sent[r->peer], r->tag, 1);
+    if (r->kind == MS_REQ_PSEND)
+        ms__count_send(r->c, r->peer, r->tag);
     r->active = 1;
     ms.npending++;
     return PMPI_Start(req);
