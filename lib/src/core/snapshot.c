@@ -54,7 +54,7 @@ static struct {
     int64_t id, last_started;
     uint64_t P;
     uint64_t q, pmax;
-    int recorded, just_recorded, window_done, finalizing;
+    int recorded, just_recorded, window_done, finalizing, timed_out;
     MPI_Comm fin; /* for the finalize handshake, apart from ms.ctl */
     double t0;
     MPI_Request agree_req, barrier_req, gather_req, red_req, bcast_req;
@@ -185,6 +185,7 @@ static void begin(int64_t id, int active)
     S.recorded = 0;
     S.window_done = 0;
     S.barrier_posted = 0;
+    S.timed_out = 0;
     if (active)
         go_active();
     ms__core.attempts++;
@@ -874,6 +875,45 @@ static void every_after(void)
     every_next = S.P + every_gap;
 }
 
+/* MPISNAP_TIMEOUT: say once what the snapshot still waits for, and mark
+ * it to abort.  The control collectives cannot be cancelled, so it still
+ * ends only when every rank has taken part. */
+static void check_timeout(void)
+{
+    struct wst *w;
+    char what[256];
+
+    if (S.timed_out || S.phase == S_IDLE || S.phase == S_ARMED ||
+        ms__now() - S.t0 < ms__cfg.timeout)
+        return;
+    S.timed_out = 1;
+    snprintf(what, sizeof what, "%s",
+             S.phase == S_AGREE ? "the safe-point agreement (a rank has not "
+                                  "reached a safe point since the request)"
+             : S.phase == S_CUT && S.barrier_posted < 2
+                 ? "markers (a rank has not reached the safe point)"
+             : S.phase == S_CUT ? "messages sent before the cut"
+                                : "the other ranks to finish");
+    for (w = S.wlist; w && S.phase == S_CUT && S.barrier_posted == 2;
+         w = w->next) {
+        struct ms__comm *c = comm_by_id(w->comm_id);
+        struct ms__tagcount *t = c ? recv_count(c, w->source, w->tag) : NULL;
+        if (c && (t ? t->n : 0) < sender_cut(w, c)) {
+            snprintf(what, sizeof what,
+                     "messages from rank %d (comm %016llx, tag %d): %llu of "
+                     "%llu received",
+                     c->world[w->source], (unsigned long long)w->comm_id,
+                     w->tag, (unsigned long long)(t ? t->n : 0),
+                     (unsigned long long)sender_cut(w, c));
+            break;
+        }
+    }
+    MS_WARN("snapshot %lld not finished after %.0f s (MPISNAP_TIMEOUT): "
+            "waiting for %s; it will abort",
+            (long long)S.id, ms__cfg.timeout, what);
+    fail("timed out after %.0f s waiting for %s", ms__cfg.timeout, what);
+}
+
 /* ---- the state machine ---- */
 
 static int done(MPI_Request *r)
@@ -980,6 +1020,7 @@ static void advance(int at_point)
     if (ms.world_rank == 0)
         recv_requests();
     recv_markers();
+    check_timeout();
     while (progressed) {
         progressed = 0;
         switch (S.phase) {
