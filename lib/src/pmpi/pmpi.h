@@ -143,6 +143,7 @@ struct ms__req {
     uint64_t ordinal;
     struct ms__req *next;  /* free list / zombie list */
     int refs;              /* application handles sharing this entry */
+    int cancel;            /* MPI_Cancel was called on it */
 };
 
 struct ms__req *ms__req_new(MPI_Request handle, int kind, struct ms__comm *c);

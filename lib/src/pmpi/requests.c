@@ -78,7 +78,10 @@ void ms__req_completed(struct ms__req *r, MPI_Status *st)
         r->held = NULL;
         return;
     }
-    PMPI_Test_cancelled(st, &cancelled);
+    if (MS_UNLIKELY(r->cancel)) {
+        PMPI_Test_cancelled(st, &cancelled);
+        r->cancel = 0;
+    }
     if (r->kind == MS_REQ_RECV || r->kind == MS_REQ_PRECV) {
         if (!cancelled && st->MPI_SOURCE != MPI_PROC_NULL)
             ms__matched(r->c, st, NULL, 0, MPI_DATATYPE_NULL);

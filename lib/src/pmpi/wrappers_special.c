@@ -663,5 +663,7 @@ int MPI_Cancel(MPI_Request *req)
         ms__held_cancel(r->held);
         return MPI_SUCCESS;
     }
+    if (r)
+        r->cancel = 1; /* test for it when the request completes */
     return PMPI_Cancel(req);
 }
