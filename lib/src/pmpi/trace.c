@@ -48,11 +48,12 @@ void ms__trace(int kind, struct ms__comm *c, int peer, int tag, uint64_t pos)
 struct ms__trace_ev *ms__trace_copy(size_t *n)
 {
     struct ms__trace_ev *v;
-    size_t i, first = (next + cap - count) % cap;
+    size_t i, first;
 
     *n = 0;
     if (!ms.trace || !count || !(v = malloc(count * sizeof *v)))
         return NULL;
+    first = (next + cap - count) % cap;
     for (i = 0; i < count; i++)
         v[i] = ring[(first + i) % cap];
     *n = count;
