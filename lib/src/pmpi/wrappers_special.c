@@ -347,7 +347,8 @@ static MPI_Request *save(const MPI_Request *reqs, int n)
         saved = p;
         nsaved = cap;
     }
-    memcpy(saved, reqs, (size_t)n * sizeof *saved);
+    if (n > 0)
+        memcpy(saved, reqs, (size_t)n * sizeof *saved);
     return saved;
 }
 
