@@ -336,6 +336,18 @@ int ms__test_one(MPI_Request *req, int *flag, MPI_Status *st)
     return rc;
 }
 
+int ms__wait_own(MPI_Request *r)
+{
+    int flag = 0, rc;
+
+    for (;;) {
+        rc = PMPI_Test(r, &flag, MPI_STATUS_IGNORE);
+        if (flag || rc != MPI_SUCCESS)
+            return rc;
+        ms__progress();
+    }
+}
+
 int ms__slow_wait(MPI_Request *req, MPI_Status *st)
 {
     int flag = 0, rc;

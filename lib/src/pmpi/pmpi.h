@@ -259,6 +259,10 @@ int ms__slow_probe(int source, int tag, struct ms__comm *c, int blocking,
                    int *flag, MPI_Status *st);
 int ms__slow_mprobe(int source, int tag, struct ms__comm *c, int blocking,
                     int *flag, MPI_Message *msg, MPI_Status *st);
+/* Wait on one of the library's own requests (a blocking send on the slow
+ * path), polling ms__progress so this rank keeps matching, draining and
+ * answering control traffic meanwhile. */
+int ms__wait_own(MPI_Request *r);
 /* Wait on a request in the slow path (polls ms__progress). */
 int ms__slow_wait(MPI_Request *req, MPI_Status *st);
 /* Test one request; handles held persistent receives. */

@@ -13,20 +13,6 @@ static inline struct ms__comm *count_send(MPI_Comm comm, int dest, int tag)
     return c;
 }
 
-/* On the slow path a blocking send waits by polling, so that this rank
- * keeps matching, draining and answering control traffic meanwhile. */
-static int wait_own(MPI_Request *r)
-{
-    int flag = 0, rc;
-
-    for (;;) {
-        rc = PMPI_Test(r, &flag, MPI_STATUS_IGNORE);
-        if (flag || rc != MPI_SUCCESS)
-            return rc;
-        ms__progress();
-    }
-}
-
 #define SEND_BLOCKING(X)                                                       \
     X(Send, Isend)                                                             \
     X(Bsend, Ibsend)                                                           \
@@ -47,7 +33,7 @@ static int wait_own(MPI_Request *r)
         if (!ms.slow)                                                          \
             return PMPI_##NAME(buf, count, dt, dest, tag, comm);               \
         rc = PMPI_##INAME(buf, count, dt, dest, tag, comm, &r);                \
-        return rc == MPI_SUCCESS ? wait_own(&r) : rc;                          \
+        return rc == MPI_SUCCESS ? ms__wait_own(&r) : rc;                          \
     }                                                                          \
     int MPI_##NAME(const void *buf, int count, MPI_Datatype dt, int dest,      \
                    int tag, MPI_Comm comm)                                     \

@@ -62,18 +62,6 @@ int MPI_Irecv(void *buf, int count, MPI_Datatype dt, int source, int tag,
     return rc;
 }
 
-static int wait_internal(MPI_Request *r)
-{
-    int flag = 0, rc;
-
-    for (;;) {
-        rc = PMPI_Test(r, &flag, MPI_STATUS_IGNORE);
-        if (flag || rc != MPI_SUCCESS)
-            return rc;
-        ms__progress();
-    }
-}
-
 int MPI_Sendrecv(const void *sbuf, int scount, MPI_Datatype sdt, int dest,
                  int stag, void *rbuf, int rcount, MPI_Datatype rdt,
                  int source, int rtag, MPI_Comm comm, MPI_Status *status)
@@ -89,7 +77,7 @@ int MPI_Sendrecv(const void *sbuf, int scount, MPI_Datatype sdt, int dest,
         if (rc != MPI_SUCCESS)
             return rc;
         rc = ms__slow_recv(rbuf, rcount, rdt, source, rtag, c, status);
-        wait_internal(&sreq);
+        ms__wait_own(&sreq);
         return rc;
     }
     rc = PMPI_Sendrecv(sbuf, scount, sdt, dest, stag, rbuf, rcount, rdt,
@@ -120,7 +108,7 @@ int MPI_Sendrecv_replace(void *buf, int count, MPI_Datatype dt, int dest,
         rc = PMPI_Isend(packed, pos, MPI_PACKED, dest, stag, comm, &sreq);
         if (rc == MPI_SUCCESS) {
             rc = ms__slow_recv(buf, count, dt, source, rtag, c, status);
-            wait_internal(&sreq);
+            ms__wait_own(&sreq);
         }
         free(packed);
         return rc;
