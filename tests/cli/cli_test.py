@@ -1,0 +1,387 @@
+#!/usr/bin/env python3
+"""Tests of the `mpisnap` command-line tool.
+
+    cli_test.py MPISNAP WORK CASE
+
+WORK holds heat2d/ (4 ranks, --inflight: 8 messages in flight), bank/
+(two snapshots) and synth/ (3 ranks with a trace), written by the fixture
+tests.  Exit 0 pass, 1 fail, 77 skipped (with the reason on stdout)."""
+import json
+import os
+import shutil
+import struct
+import subprocess
+import sys
+import xml.etree.ElementTree as ET
+
+TOOL, WORK, CASE = sys.argv[1], sys.argv[2], sys.argv[3]
+HEAT = os.path.join(WORK, "heat2d")
+BANK = os.path.join(WORK, "bank")
+SYNTH = os.path.join(WORK, "synth")
+SVG = "{http://www.w3.org/2000/svg}"
+
+
+def run(*args, env=None):
+    e = dict(os.environ)
+    e.pop("MPISNAP_DIR", None)
+    e.update(env or {})
+    p = subprocess.run([TOOL] + [str(a) for a in args], capture_output=True,
+                       text=True, env=e, timeout=30)
+    print("$ mpisnap", " ".join(map(str, args)), "->", p.returncode)
+    print(p.stdout[-3000:], end="")
+    print(p.stderr[-3000:], end="", file=sys.stderr)
+    return p
+
+
+def check(cond, what):
+    if not cond:
+        print("FAIL:", what)
+        sys.exit(1)
+
+
+def skip(why):
+    print("SKIPPED:", why)
+    sys.exit(77)
+
+
+def expect(p, code, *needles, stream="stdout"):
+    check(p.returncode == code, "exit %d, expected %d" % (p.returncode, code))
+    text = getattr(p, stream)
+    for n in needles:
+        check(n in text, "%r not in %s" % (n, stream))
+
+
+def expect_error(p, *needles):
+    """Non-zero, one line on stderr naming the problem, no HDF5 stack."""
+    check(p.returncode != 0, "exit 0 on bad input")
+    lines = p.stderr.strip().splitlines()
+    check(len(lines) == 1, "expected one error line, got %d" % len(lines))
+    check("HDF5-DIAG" not in p.stderr and "#000" not in p.stderr,
+          "HDF5 error stack printed")
+    for n in needles:
+        check(n in lines[0], "%r not in the error line" % n)
+
+
+def snapdir(root, i=None):
+    names = sorted(d for d in os.listdir(root)
+                   if d.startswith("snap-") and "." not in d)
+    return os.path.join(root, names[-1] if i is None else names[i])
+
+
+def copy(src, name):
+    """A private copy of snapshot directory src under WORK/CASE/."""
+    dst_root = os.path.join(WORK, "case-" + name)
+    shutil.rmtree(dst_root, ignore_errors=True)
+    os.makedirs(dst_root)
+    dst = os.path.join(dst_root, os.path.basename(src))
+    shutil.copytree(src, dst)
+    return dst
+
+
+def h5py_or_skip():
+    try:
+        import h5py  # noqa: F401
+        return h5py
+    except ImportError:
+        skip("h5py is not available to %s" % sys.executable)
+
+
+M = (1 << 64) - 1
+P1, P2, P3 = 0x9E3779B185EBCA87, 0xC2B2AE3D27D4EB4F, 0x165667B19E3779F9
+P4, P5 = 0x85EBCA77C2B2AE63, 0x27D4EB2F165667C5
+
+
+def rotl(x, r):
+    return ((x << r) | (x >> (64 - r))) & M
+
+
+def rnd(acc, x):
+    return rotl((acc + x * P2) & M, 31) * P1 & M
+
+
+def xxh64(data):
+    """docs/format.md, Checksums."""
+    n, p = len(data), 0
+    if n >= 32:
+        v = [(P1 + P2) & M, P2, 0, (-P1) & M]
+        for p in range(0, n // 32 * 32, 32):
+            w = struct.unpack_from("<4Q", data, p)
+            v = [rnd(v[k], w[k]) for k in range(4)]
+        h = (rotl(v[0], 1) + rotl(v[1], 7) + rotl(v[2], 12)
+             + rotl(v[3], 18)) & M
+        for k in range(4):
+            h = ((h ^ rnd(0, v[k])) * P1 + P4) & M
+        p = n // 32 * 32
+    else:
+        h = P5
+    h = (h + n) & M
+    while p + 8 <= n:
+        h = (rotl(h ^ rnd(0, struct.unpack_from("<Q", data, p)[0]), 27) * P1
+             + P4) & M
+        p += 8
+    if p + 4 <= n:
+        h = (rotl(h ^ (struct.unpack_from("<I", data, p)[0] * P1 & M), 23)
+             * P2 + P3) & M
+        p += 4
+    for b in data[p:]:
+        h = rotl(h ^ (b * P5 & M), 11) * P1 & M
+    h = (h ^ (h >> 33)) * P2 & M
+    h = (h ^ (h >> 29)) * P3 & M
+    return h ^ (h >> 32)
+
+
+# ------------------------------------------------------------------ cases
+
+def t_usage():
+    expect(run(), 2, "usage: mpisnap VERB", stream="stderr")
+    expect_error(run("bogus"), "unknown command 'bogus'")
+    expect(run("show"), 2, "usage: mpisnap show SNAP", stream="stderr")
+    expect(run("--version"), 0, "mpisnap 0.", "snapshot format 1")
+
+
+def t_help():
+    for verb in ("list", "show", "verify", "diff", "draw", "halt"):
+        p = run(verb, "--help")
+        expect(p, 0, "SYNOPSIS", "DESCRIPTION", "OPTIONS", "EXIT STATUS",
+               "EXAMPLES", "mpisnap " + verb)
+    expect(run("--help"), 0, "verify SNAP")
+
+
+def t_halt():
+    d = os.path.join(WORK, "case-halt")
+    shutil.rmtree(d, ignore_errors=True)
+    os.makedirs(d)
+    expect(run("halt", d), 0, "stops after its next scheduled snapshot")
+    check(open(os.path.join(d, "halt")).read() == "halt\n", "halt content")
+    expect(run("halt", d, "--now"), 0, "takes a snapshot at its next")
+    check(open(os.path.join(d, "halt")).read() == "now\n", "now content")
+    expect(run("halt", env={"MPISNAP_DIR": d}), 0, d + "/halt")
+    expect_error(run("halt", os.path.join(d, "nope")), "nope",
+                 "No such file")
+
+
+def t_list():
+    p = run("list", HEAT)
+    expect(p, 0, "heat2d")
+    rows = [l for l in p.stdout.splitlines() if l.startswith("*")]
+    check(len(rows) == 1 and rows[0].split()[-1] == "8", "8 in flight")
+    d = json.loads(run("list", "--json", env={"MPISNAP_DIR": BANK}).stdout)
+    check(len(d["snapshots"]) == 2, "bank: 2 snapshots")
+    check(all(s["status"] == "ok" and s["nranks"] == 4
+              for s in d["snapshots"]), "bank snapshots ok, 4 ranks")
+    check(d["snapshots"][0]["latest"], "newest first")
+    expect_error(run("list", os.path.join(WORK, "nowhere")), "nowhere")
+
+
+def t_show():
+    p = run("show", HEAT)
+    expect(p, 0, "4 ranks", "8 messages in flight", "total: 8 messages")
+    for r in range(4):
+        check("in flight to rank %d: 2 messages" % r in p.stdout,
+              "rank %d: 2 in flight" % r)
+    check(p.stdout.count("u                        double") == 4, "u x4")
+    p = run("show", os.path.basename(snapdir(HEAT)).split("-")[1],
+            "--dir", HEAT, "--rank", "1", "--region", "step", "--dump")
+    expect(p, 0, "rank 1:", "step", "0: 30")
+    expect(run("show", HEAT + ":latest"), 0, "8 messages in flight")
+    expect(run("show", "latest", env={"MPISNAP_DIR": HEAT}), 0, "heat2d")
+    expect_error(run("show", HEAT, "--region", "nope"), "no region 'nope'")
+    expect_error(run("show", HEAT + ":99"), "snap-000099", "no such")
+
+
+def t_show_json():
+    d = json.loads(run("show", HEAT, "--json").stdout)
+    check(d["nmsgs"] == 8 and len(d["ranks"]) == 4, "8 msgs, 4 ranks")
+    check(sum(r["nmsgs"] for r in d["ranks"]) == 8, "per rank sums to 8")
+    for r in d["ranks"]:
+        check(sum(c["count"] for c in r["in_flight"]) == r["nmsgs"], "chans")
+    d = json.loads(run("show", HEAT, "--json", "--rank", "2", "--region",
+                       "u", "--dump").stdout)
+    u = d["ranks"][0]["regions"][0]
+    check(u["name"] == "u" and len(u["values"]) == u["shape"][0], "values")
+
+
+def t_verify():
+    p = run("verify", HEAT)
+    expect(p, 0, "channels: ", "(8 messages in flight)", ": OK")
+    check(p.stdout.count("ok    ") == 4, "4 rank files ok")
+    d = json.loads(run("verify", HEAT, "--json").stdout)
+    check(d["ok"] and d["failures"] == [] and d["messages_in_flight"] == 8,
+          "json ok")
+    check(d["channels_checked"] >= 8, "channels checked")
+
+
+def t_verify_bank():
+    for i in (0, 1):
+        expect(run("verify", snapdir(BANK, i)), 0, ": OK")
+
+
+def t_verify_synth():
+    expect(run("verify", SYNTH), 0, "(1 messages in flight)", ": OK")
+
+
+def t_diff():
+    a, b = snapdir(BANK, 0), snapdir(BANK, 1)
+    p = run("diff", a, b)
+    expect(p, 1, "region round: int64[1]: 1 of 1 elements differ",
+           "max |a-b| = 40")
+    expect(run("diff", a, a), 0, "no differences")
+    d = json.loads(run("diff", a, b, "--json").stdout)
+    check(not d["same"] and any(x["region"] == "round"
+                                and x["max_abs_diff"] == 40
+                                for x in d["differences"]), "json diff")
+    expect_error(run("diff", a, os.path.join(WORK, "nowhere")), "nowhere")
+
+
+def svg_of(path):
+    root = ET.parse(path).getroot()
+    check(root.tag == SVG + "svg", "root is <svg>")
+    lines = root.findall(".//" + SVG + "line")
+    cls = lambda c: [e for e in lines if e.get("class") == c]
+    text = " ".join(t.text or "" for t in root.iter(SVG + "text"))
+    return cls, text
+
+
+def t_draw():
+    out = os.path.join(WORK, "heat2d.svg")
+    expect(run("draw", HEAT, "-o", out), 0, "4 lanes", "schematic")
+    cls, text = svg_of(out)
+    check(len(cls("lane")) == 4, "one lane per rank")
+    check(len(cls("inflight")) == 8, "8 in-flight arrows")
+    check("schematic" in text and "MPISNAP_TRACE=1" in text, "says so")
+
+
+def t_draw_trace():
+    out = os.path.join(WORK, "synth.svg")
+    expect(run("draw", SYNTH, "-o", out), 0, "3 lanes", "from the trace")
+    cls, text = svg_of(out)
+    check(len(cls("lane")) == 3, "3 lanes")
+    check(len(cls("inflight")) == 1, "one message in flight")
+    check(len(cls("msg")) == 3, "3 other messages")
+    check(len(cls("marker")) == 6, "6 markers")
+    check("schematic" not in text, "not schematic")
+    ET.parse(out).getroot().find(".//" + SVG + "polyline")
+
+
+def t_partial():
+    dst = copy(snapdir(HEAT), "partial")
+    part = dst + ".partial"
+    os.rename(dst, part)
+    os.remove(os.path.join(part, "index.h5"))
+    root = os.path.dirname(part)
+    expect(run("list", root), 0, "partial", "4 rank file(s)")
+    expect(run("show", part), 0, "PARTIAL", "8 messages in flight")
+    expect(run("verify", part), 1, "not committed")
+    expect_error(run("show", root), "no committed snapshot")
+
+
+def t_not_snapshot():
+    d = os.path.join(WORK, "case-notsnap")
+    shutil.rmtree(d, ignore_errors=True)
+    os.makedirs(os.path.join(d, "snap-000001"))
+    open(os.path.join(d, "snap-000001", "index.h5"), "w").write("hello\n")
+    for verb in ("show", "verify", "draw"):
+        expect_error(run(verb, os.path.join(d, "snap-000001")),
+                     "snap-000001/index.h5")
+    expect(run("list", d), 0, "damaged")
+    expect_error(run("show", "/etc/passwd"), "/etc/passwd",
+                 "not a snapshot")
+    os.makedirs(os.path.join(d, "snap-000002"))
+    expect_error(run("show", os.path.join(d, "snap-000002")),
+                 "index.h5", "missing")
+
+
+def damaged(mode):
+    dst = copy(snapdir(HEAT), mode)
+    if mode == "flip":
+        victim = os.path.join(dst, "rank-000001.h5")
+        with open(victim, "r+b") as f:
+            size = os.fstat(f.fileno()).st_size
+            f.seek(size // 2)
+            b = f.read(1)
+            f.seek(size // 2)
+            f.write(bytes([b[0] ^ 0xFF]))
+        problem = "checksum mismatch"
+    elif mode == "truncate":
+        victim = os.path.join(dst, "rank-000002.h5")
+        os.truncate(victim, os.path.getsize(victim) // 2)
+        problem = "checksum mismatch"
+    else:
+        victim = os.path.join(dst, "rank-000003.h5")
+        os.remove(victim)
+        problem = "missing"
+    p = run("verify", dst)
+    expect(p, 1, "FAIL  " + victim + ": " + problem, "FAILED")
+    d = json.loads(run("verify", dst, "--json").stdout)
+    check(not d["ok"] and victim in d["failures"][0]["message"], "json")
+    expect_error(run("show", dst), victim, problem)
+    expect_error(run("draw", dst, "-o", os.path.join(WORK, "x.svg")), victim)
+    expect(run("list", os.path.dirname(dst)), 0,
+           "damaged" if mode != "flip" else " ok ")
+
+
+def t_flip():
+    damaged("flip")
+
+
+def t_truncate():
+    damaged("truncate")
+
+
+def t_missing_rank():
+    damaged("missing")
+
+
+def t_version():
+    h5py = h5py_or_skip()
+    dst = copy(snapdir(HEAT), "version")
+    with h5py.File(os.path.join(dst, "index.h5"), "r+") as f:
+        f.attrs.modify("format_version", 99)
+    for verb in ("show", "verify"):
+        expect_error(run(verb, dst), "index.h5", "format version 99")
+
+
+def t_counters():
+    """Hand-edit a sent count; fix the checksum: only the certificate
+    can tell."""
+    h5py = h5py_or_skip()
+    dst = copy(snapdir(BANK), "counters")
+    path = os.path.join(dst, "rank-000000.h5")
+    with h5py.File(path, "r+") as f:
+        c = f["counters"][:]
+        i = [k for k in range(len(c)) if c[k]["dir"] == 0][0]
+        peer, tag, n = int(c[i]["peer"]), int(c[i]["tag"]), int(c[i]["count"])
+        c[i]["count"] = n + 3
+        f["counters"][:] = c
+    with h5py.File(os.path.join(dst, "index.h5"), "r+") as f:
+        sums = f["checksums"][:]
+        sums[0] = xxh64(open(path, "rb").read())
+        f["checksums"][:] = sums
+        total = sum(os.path.getsize(os.path.join(dst, "rank-%06d.h5" % r))
+                    for r in range(len(sums)))
+        f.attrs.modify("bytes", total)
+    p = run("verify", dst)
+    expect(p, 1, "FAIL  channel to rank %d on communicator" % peer,
+           "from source 0 (world 0) tag %d: sent %d before" % (tag, n + 3),
+           "FAILED, 1 problem")
+    d = json.loads(run("verify", dst, "--json").stdout)
+    f = d["failures"][0]
+    check(f["kind"] == "channel" and f["sent"] == n + 3 and
+          f["received"] + f["in_flight"] == n and f["tag"] == tag, "json")
+
+
+def t_permission():
+    if os.geteuid() == 0:
+        skip("running as root: file permissions are not enforced, so an "
+             "unreadable directory cannot be made")
+    dst = copy(snapdir(HEAT), "perm")
+    os.chmod(dst, 0)
+    try:
+        expect_error(run("show", dst), dst, "Permission denied")
+        expect_error(run("list", dst), dst, "Permission denied")
+    finally:
+        os.chmod(dst, 0o755)
+
+
+globals()["t_" + CASE]()
+print("PASS:", CASE)
