@@ -56,7 +56,7 @@ static struct {
     uint64_t q, pmax;
     int recorded, just_recorded, window_done, finalizing, timed_out;
     MPI_Comm fin; /* for the finalize handshake, apart from ms.ctl */
-    double t0;
+    double t0, wall0; /* monotonic, and seconds since the epoch */
     MPI_Request agree_req, barrier_req, gather_req, red_req, bcast_req;
     int barrier_posted;
     /* markers */
@@ -172,6 +172,14 @@ static struct early *early_markers;
 
 static void apply_marker(const uint64_t *b, size_t n);
 
+static double wallclock(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
 static void begin(int64_t id, int active)
 {
     struct early **p, *e;
@@ -182,6 +190,7 @@ static void begin(int64_t id, int active)
     S.id = id;
     S.last_started = id;
     S.t0 = ms__now();
+    S.wall0 = wallclock();
     S.recorded = 0;
     S.window_done = 0;
     S.barrier_posted = 0;
@@ -724,8 +733,8 @@ static void decide(void)
     ix.snap_id = (uint64_t)S.id;
     ix.nranks = ms.world_size;
     ix.point = S.P;
-    ix.t_start = S.t0;
-    ix.t_end = ms__now();
+    ix.t_start = S.wall0;
+    ix.t_end = wallclock();
     snprintf(ix.app, sizeof ix.app, "%s", program_invocation_short_name);
     ix.checksums = malloc((size_t)ms.world_size * sizeof *ix.checksums);
     if (!ix.checksums) {
