@@ -188,14 +188,35 @@ static int in_channels(const struct snap *s, const struct ev *e)
     return 0;
 }
 
+/* The time axis: x follows the order of the events in the window, not
+ * their clock times, so bursts and pauses do not squeeze the picture. */
 struct span {
     double t0, t1;
+    double *ts; /* sorted times of the events in [t0, t1] */
+    size_t n;
 };
+
+static int cmp_dbl(const void *pa, const void *pb)
+{
+    double a = *(const double *)pa, b = *(const double *)pb;
+
+    return a < b ? -1 : a > b;
+}
 
 static double xt(const struct span *sp, double t)
 {
-    double f = sp->t1 > sp->t0 ? (t - sp->t0) / (sp->t1 - sp->t0) : 0.5;
+    size_t lo = 0, hi = sp->n;
+    double f;
 
+    while (lo < hi) { /* first time >= t */
+        size_t mid = (lo + hi) / 2;
+        if (sp->ts[mid] < t)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    f = sp->n > 1 ? (double)lo / (double)(sp->n - 1) : 0.5;
+    f = f < 0 ? 0 : f > 1 ? 1 : f; /* events outside the window: its edge */
     return LEFT + 10 + f * (W - LEFT - RIGHT - 20);
 }
 
@@ -239,6 +260,10 @@ static int messages(const struct snap *s, const struct span *sp,
         inflight = in_channels(s, a);
         if (!inflight && !a->recv)
             inflight = a->t <= cut[a->src] && (!b || b->t > cut[a->dst]);
+        if (!inflight && (b ? b->t : a->t) < sp->t0)
+            continue; /* before the window around the cut */
+        if (!inflight && a->t > sp->t1)
+            continue;
         snprintf(title, sizeof title,
                  "%s: world %d -> %d, comm %llu, tag %d, position %llu",
                  inflight ? "in flight" : "message", (int)a->src, (int)a->dst,
@@ -250,8 +275,9 @@ static int messages(const struct snap *s, const struct span *sp,
         else if (b)
             arrow(xt(sp, a->t), lane_y(a->src), xt(sp, b->t), lane_y(a->dst),
                   inflight ? "inflight" : "msg", title);
-        else /* not received within the trace */
-            arrow(xt(sp, a->t), lane_y(a->src), W - RIGHT, lane_y(a->dst),
+        else /* not received within the window: a short stub */
+            arrow(xt(sp, a->t), lane_y(a->src), xt(sp, a->t) + 24,
+                  (lane_y(a->src) + lane_y(a->dst)) / 2.0,
                   inflight ? "inflight" : "msg", title);
     }
     free(v);
@@ -283,32 +309,57 @@ static void markers(const struct snap *s, const struct span *sp)
         }
 }
 
+/* How many of a rank's events before and after its cut the diagram shows:
+ * a long trace would otherwise squeeze the cut into a few pixels. */
+#define WINDOW_EVENTS 24
+
 static void traced(const struct snap *s)
 {
-    struct span sp = {1e300, -1e300};
+    struct span sp = {1e300, -1e300, NULL, 0};
     double *cut = calloc((size_t)s->nranks, sizeof *cut);
 
     if (!cut)
         return;
     for (int r = 0; r < s->nranks; r++) {
         const struct ms__rankdata *d = &s->rk[r];
+        size_t at = d->ntrace, lo, hi;
 
         cut[r] = d->time; /* when the ring lost the CUT event */
         for (size_t i = 0; i < d->ntrace; i++) {
             const struct ms__trace_ev *t = &d->trace[i];
 
-            if (t->kind == MS_EV_CUT && (t->pos == d->point || !cut[r]))
+            if (t->kind == MS_EV_CUT && (t->pos == d->point || !cut[r])) {
                 cut[r] = t->t;
-            if (t->t < sp.t0)
-                sp.t0 = t->t;
-            if (t->t > sp.t1)
-                sp.t1 = t->t;
+                at = i;
+            }
         }
+        /* The window: WINDOW_EVENTS events on each side of the cut. */
+        lo = at > WINDOW_EVENTS ? at - WINDOW_EVENTS : 0;
+        hi = at + WINDOW_EVENTS < d->ntrace ? at + WINDOW_EVENTS : d->ntrace;
+        if (d->ntrace && lo < d->ntrace && d->trace[lo].t < sp.t0)
+            sp.t0 = d->trace[lo].t;
+        if (hi > 0 && hi <= d->ntrace && d->trace[hi - 1].t > sp.t1)
+            sp.t1 = d->trace[hi - 1].t;
         if (cut[r] < sp.t0)
             sp.t0 = cut[r];
         if (cut[r] > sp.t1)
             sp.t1 = cut[r];
     }
+    for (int r = 0; r < s->nranks; r++)
+        sp.n += s->rk[r].ntrace + 1;
+    sp.ts = calloc(sp.n, sizeof *sp.ts);
+    if (!sp.ts) {
+        free(cut);
+        return;
+    }
+    sp.n = 0;
+    for (int r = 0; r < s->nranks; r++) {
+        sp.ts[sp.n++] = cut[r];
+        for (size_t i = 0; i < s->rk[r].ntrace; i++)
+            if (s->rk[r].trace[i].t >= sp.t0 && s->rk[r].trace[i].t <= sp.t1)
+                sp.ts[sp.n++] = s->rk[r].trace[i].t;
+    }
+    qsort(sp.ts, sp.n, sizeof *sp.ts, cmp_dbl);
     markers(s, &sp);
     messages(s, &sp, cut);
     fputs("<polyline class=\"cut\" points=\"", out);
@@ -322,8 +373,9 @@ static void traced(const struct snap *s)
                 "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"4\" "
                 "class=\"cutpt\" data-rank=\"%d\"/>\n",
                 xt(&sp, cut[r]), lane_y(r), r);
-    legend(s->nranks, "from /trace (clocks of different nodes may differ: "
-                      "arrows between nodes can lean)");
+    legend(s->nranks, "from /trace; x follows the order of events (clocks "
+                      "of different nodes may differ: arrows can lean)");
+    free(sp.ts);
     free(cut);
 }
 
