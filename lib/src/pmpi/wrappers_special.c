@@ -429,8 +429,12 @@ int MPI_Waitall(int n, MPI_Request reqs[], MPI_Status statuses[])
                 ms__empty_status(&sts[i]);
                 left--;
             }
-        while (left > 0)
-            left -= test_pass(n, reqs, sts, done, &nactive, &err);
+        while (left > 0) {
+            int k = test_pass(n, reqs, sts, done, &nactive, &err);
+            left -= k;
+            if (!k && left > 0)
+                sched_yield(); /* let an oversubscribed peer run */
+        }
         return err == MPI_SUCCESS ? MPI_SUCCESS : MPI_ERR_IN_STATUS;
     }
     h = save(reqs, n);
