@@ -25,6 +25,11 @@ enum { S_IDLE, S_AGREE, S_ARMED, S_CUT, S_WRITE, S_COMPLETE, S_OUTCOME };
  * ids (max of count+1, max of ~count): a mismatch names the bucket. */
 #define NB 256
 
+struct mkbuf {
+    uint64_t *b;
+    size_t len, cap;
+};
+
 /* What each rank reports to rank 0 at completion. */
 struct rankrec {
     uint64_t ok, missed, point, checksum, bytes, nmsgs;
@@ -62,7 +67,7 @@ static struct {
     /* markers */
     int nmk;
     MPI_Request *mk_req;
-    uint64_t **mk_buf;
+    struct mkbuf *mk;   /* [world size]: the marker to each rank */
     /* the cut */
     struct ms__hmap wmap;
     struct wst *wlist;
@@ -287,28 +292,29 @@ static void add_counter(uint64_t comm_id, int peer, int tag, int dir,
     S.cnt[S.ncnt++] = (struct ms__counter){comm_id, peer, tag, dir, n};
 }
 
-/* Append one marker entry for world rank `to`. */
-static void marker_add(uint64_t *len, int to, uint64_t comm_id, int src,
-                       int tag, uint64_t n)
+/* Append one entry to the marker for world rank `to`: the snapshot id,
+ * then (communicator id, sender's rank in it, tag, count) per stream. */
+static void marker_add(int to, uint64_t comm_id, int src, int tag,
+                       uint64_t n)
 {
-    uint64_t *b = S.mk_buf[to];
+    struct mkbuf *m = &S.mk[to];
 
-    if (!b || (len[to] + 4) % 64 < len[to] % 64 || len[to] == 0) {
-        b = realloc(b, ((len[to] + 4) / 64 + 1) * 64 * sizeof *b + 64);
+    if (m->len + 4 > m->cap) {
+        size_t cap = m->cap ? 2 * m->cap : 32;
+        uint64_t *b = realloc(m->b, cap * sizeof *b);
         if (!b) {
             MS_ERROR("out of memory building markers: aborting job");
             PMPI_Abort(MPI_COMM_WORLD, 1);
         }
-        S.mk_buf[to] = b;
-        if (!len[to]) {
-            b[0] = (uint64_t)S.id;
-            len[to] = 1;
-        }
+        m->b = b;
+        m->cap = cap;
+        if (!m->len)
+            m->b[m->len++] = (uint64_t)S.id;
     }
-    b[len[to]++] = comm_id;
-    b[len[to]++] = (uint64_t)src;
-    b[len[to]++] = (uint64_t)(int64_t)tag;
-    b[len[to]++] = n;
+    m->b[m->len++] = comm_id;
+    m->b[m->len++] = (uint64_t)src;
+    m->b[m->len++] = (uint64_t)(int64_t)tag;
+    m->b[m->len++] = n;
 }
 
 static void apply_marker(const uint64_t *b, size_t n)
@@ -326,7 +332,6 @@ static void apply_marker(const uint64_t *b, size_t n)
 
 static void record(void)
 {
-    uint64_t *len;
     struct ms__comm *c;
     char why[512];
     size_t i, nc = 0;
@@ -353,9 +358,8 @@ static void record(void)
 
     /* 1. Counters and markers, before anything slow: a late marker
      * lengthens every receiver's window. */
-    S.mk_buf = calloc((size_t)ms.world_size, sizeof *S.mk_buf);
-    len = calloc((size_t)ms.world_size, sizeof *len);
-    if (!S.mk_buf || !len)
+    S.mk = calloc((size_t)ms.world_size, sizeof *S.mk);
+    if (!S.mk)
         goto oom;
     for (c = ms.comm_list; c; c = c->next) {
         if (c->inter)
@@ -376,8 +380,7 @@ static void record(void)
                     continue;
                 add_counter(c->id, p, t->tag, 0, t->n);
                 if (t->n != t->base)
-                    marker_add(len, c->world[p], c->id, c->rank, t->tag,
-                               t->n);
+                    marker_add(c->world[p], c->id, c->rank, t->tag, t->n);
             }
             for (k = 0; k <= r->nmore; k++) {
                 struct ms__tagcount *t = k ? &r->more[k - 1] : &r->c;
@@ -398,20 +401,18 @@ static void record(void)
         goto oom;
     S.nmk = 0;
     for (to = 0; to < ms.world_size; to++) {
-        if (!len[to])
+        if (!S.mk[to].len)
             continue;
         if (to == ms.world_rank) {
-            apply_marker(S.mk_buf[to], len[to]);
+            apply_marker(S.mk[to].b, S.mk[to].len);
             continue;
         }
-        PMPI_Issend(S.mk_buf[to], (int)len[to], MPI_UINT64_T, to,
+        PMPI_Issend(S.mk[to].b, (int)S.mk[to].len, MPI_UINT64_T, to,
                     MS_TAG_MARKER, ms.ctl, &S.mk_req[S.nmk++]);
         if (ms.trace)
             ms__trace(MS_EV_MARKER_SEND, NULL, to, MS_TAG_MARKER,
                       (uint64_t)S.id);
     }
-    free(len);
-    len = NULL;
     S.recorded = 1;
     S.just_recorded = 1;
     ms.window = 1;
@@ -838,12 +839,12 @@ static void finish(void)
         free(w);
     }
     ms__hmap_free(&S.wmap);
-    if (S.mk_buf)
+    if (S.mk)
         for (i = 0; i < (size_t)ms.world_size; i++)
-            free(S.mk_buf[i]);
-    free(S.mk_buf);
+            free(S.mk[i].b);
+    free(S.mk);
     free(S.mk_req);
-    S.mk_buf = NULL;
+    S.mk = NULL;
     S.mk_req = NULL;
     S.nmk = 0;
     for (i = 0; i < S.ncomms; i++)
