@@ -24,7 +24,8 @@
 #   MPISNAP_BUILD_DIR  build directory (default: build)
 
 MPISNAP_APT_PACKAGES=(openmpi-bin libopenmpi-dev libhdf5-openmpi-dev
-    hdf5-tools cmake make gcc pkg-config python3 python3-h5py)
+    hdf5-tools cmake make gcc pkg-config python3 python3-h5py
+    slurm-wlm munge)
 MPISNAP_CMAKE_MIN=3.25
 
 mpisnap__say() {
@@ -76,6 +77,12 @@ mpisnap__missing_optional() {
     python3 -c 'import h5py' >/dev/null 2>&1 ||
         /usr/bin/python3 -c 'import h5py' >/dev/null 2>&1 ||
         echo "python3-h5py"
+    # The Slurm tests (tests/slurm) start a one-node cluster of their own;
+    # the daemons are in /usr/sbin, which a user's PATH may lack.
+    PATH="$PATH:/usr/sbin:/sbin" command -v slurmctld >/dev/null 2>&1 ||
+        echo "slurm-wlm"
+    PATH="$PATH:/usr/sbin:/sbin" command -v munged >/dev/null 2>&1 ||
+        echo "munge"
 }
 
 mpisnap__is_debian() {
@@ -111,7 +118,10 @@ mpisnap setup: please install, or `module load` on a cluster:
   - CMake 3.25 or newer (e.g. `module load cmake`, or `pip install cmake`)
   - make (or ninja), a C11 compiler, pkg-config
   Debian/Ubuntu: apt-get install openmpi-bin libopenmpi-dev \
-      libhdf5-openmpi-dev hdf5-tools cmake make gcc pkg-config python3 python3-h5py
+      libhdf5-openmpi-dev hdf5-tools cmake make gcc pkg-config python3 python3-h5py \
+      slurm-wlm munge
+  (slurm-wlm and munge are for the Slurm tests only; without them, or
+  without root, those tests are skipped)
 Then run this script again.
 EOF
 }
