@@ -33,6 +33,7 @@ struct ms__core {
     uint64_t margin;       /* D: P = max(q) + D */
     int want;              /* rank 0: a snapshot was requested */
     int want_stop;         /* rank 0: stop once the next one commits */
+    int stop_armed;        /* MPISNAP_EVERY: the next one is a stop one */
     int stop;              /* return MPISNAP_STOP from mpisnap_point */
     double last_end;       /* rank 0: when the last snapshot ended */
     long attempts, missed_count;

@@ -9,6 +9,7 @@
  * Iallreduce), outcome (Ibcast).  No rank ever blocks waiting for one:
  * they are tested at safe points and in the library's progress loop. */
 #include <errno.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -60,6 +61,8 @@ static struct {
     uint64_t P;
     uint64_t q, pmax;
     int recorded, just_recorded, window_done, finalizing, timed_out;
+    int stop_snap; /* every rank stops at P once this one commits */
+    int voted;     /* complete (and maybe outcome) posted */
     MPI_Comm fin; /* for the finalize handshake, apart from ms.ctl */
     double t0, wall0; /* monotonic, and seconds since the epoch */
     MPI_Request agree_req, barrier_req, gather_req, red_req, bcast_req;
@@ -68,6 +71,7 @@ static struct {
     int nmk;
     MPI_Request *mk_req;
     struct mkbuf *mk;   /* [world size]: the marker to each rank */
+    int *mk_to;         /* [nmk]: destination of mk_req[i] */
     /* the cut */
     struct ms__hmap wmap;
     struct wst *wlist;
@@ -200,6 +204,8 @@ static void begin(int64_t id, int active)
     S.window_done = 0;
     S.barrier_posted = 0;
     S.timed_out = 0;
+    S.voted = 0;
+    S.stop_snap = 0;
     if (active)
         go_active();
     ms__core.attempts++;
@@ -233,6 +239,8 @@ static void post_barrier(void)
     S.barrier_posted = 1;
 }
 
+static void vote_abort(void);
+
 static void missed(void)
 {
     go_active();
@@ -243,9 +251,7 @@ static void missed(void)
     else
         fail("missed the safe point %llu (learned it at %llu)",
              (unsigned long long)S.P, (unsigned long long)ms__core.point);
-    S.phase = S_CUT;
-    S.window_done = 1;
-    post_barrier();
+    vote_abort();
 }
 
 /* ---- record ---- */
@@ -397,7 +403,8 @@ static void record(void)
     if (ms.trace)
         ms__trace(MS_EV_CUT, NULL, -1, 0, S.P);
     S.mk_req = malloc((size_t)ms.world_size * sizeof *S.mk_req);
-    if (!S.mk_req)
+    S.mk_to = malloc((size_t)ms.world_size * sizeof *S.mk_to);
+    if (!S.mk_req || !S.mk_to)
         goto oom;
     S.nmk = 0;
     for (to = 0; to < ms.world_size; to++) {
@@ -407,6 +414,7 @@ static void record(void)
             apply_marker(S.mk[to].b, S.mk[to].len);
             continue;
         }
+        S.mk_to[S.nmk] = to;
         PMPI_Issend(S.mk[to].b, (int)S.mk[to].len, MPI_UINT64_T, to,
                     MS_TAG_MARKER, ms.ctl, &S.mk_req[S.nmk++]);
         if (ms.trace)
@@ -684,7 +692,35 @@ static void post_complete(void)
                  MPI_BYTE, 0, ms.ctl, &S.gather_req);
     PMPI_Iallreduce(S.buckets, S.buckets_all, 2 * NB, MPI_UINT64_T, MPI_MAX,
                     ms.ctl, &S.red_req);
+    S.voted = 1;
     S.phase = S_COMPLETE;
+}
+
+/* This rank's vote is "abort" (it missed P, or gave up): post every
+ * remaining control collective now, so the snapshot can end on the other
+ * ranks without this rank's help — it may be about to block in a
+ * collective of the application's that cannot poll.  Rank 0 knows the
+ * outcome already and posts it at once. */
+static void vote_abort(void)
+{
+    if (S.voted)
+        return;
+    S.window_done = 1;
+    if (ms.window) {
+        ms.window = 0;
+        ms__update_slow();
+    }
+    if (!S.barrier_posted)
+        post_barrier();
+    post_complete();
+    if (ms.world_rank == 0)
+        MS_WARN("snapshot %lld aborted: rank 0: %s", (long long)S.id,
+                S.rec.why);
+    S.outcome[0] = 0;
+    S.outcome[1] = S.rec.missed;
+    S.outcome[2] = ms.world_rank == 0 && ms__cfg.every && ms__core.want_stop;
+    PMPI_Ibcast(S.outcome, 3, MPI_INT64_T, 0, ms.ctl, &S.bcast_req);
+    S.phase = S_OUTCOME;
 }
 
 /* Rank 0: every rank has reported; commit or abort. */
@@ -695,6 +731,9 @@ static void decide(void)
     int r, bad = -1, b, rc;
     char diag[512] = "";
 
+    /* MPISNAP_EVERY: a stop waits for the next snapshot, and every rank
+     * must know before it records: tell them all now. */
+    S.outcome[2] = ms__cfg.every && ms__core.want_stop;
     for (r = 0; r < ms.world_size; r++) {
         struct rankrec *x = &S.all[r];
         if (x->missed && !S.outcome[1]) {
@@ -725,9 +764,6 @@ static void decide(void)
                      (unsigned long long)(S.buckets_all[b] - 1));
     if (diag[0]) {
         MS_WARN("snapshot %lld aborted: %s", (long long)S.id, diag);
-        ms.busy++;
-        ms__store_discard(ms__cfg.dir, (uint64_t)S.id);
-        ms.busy--;
         S.outcome[0] = 0;
         return;
     }
@@ -753,14 +789,9 @@ static void decide(void)
     if (rc < 0) {
         MS_WARN("snapshot %lld aborted: cannot commit in %s: %s",
                 (long long)S.id, ms__cfg.dir, ms__store_lasterr());
-        ms.busy++;
-        ms__store_discard(ms__cfg.dir, (uint64_t)S.id);
-        ms.busy--;
         S.outcome[0] = 0;
     } else {
         S.outcome[0] = 1;
-        S.outcome[2] = ms__core.want_stop;
-        ms__core.want_stop = 0;
         MS_NOTE("snapshot %lld committed: %d ranks, %.1f MiB, %llu "
                        "message(s) in flight, safe point %llu, %.3f s",
                        (long long)S.id, ms.world_size,
@@ -769,6 +800,44 @@ static void decide(void)
                        (unsigned long long)S.P, ix.t_end - ix.t_start);
     }
     free(ix.checksums);
+}
+
+static int done(MPI_Request *r);
+
+/* Markers of an aborted snapshot still on their way: their buffers live
+ * until the receivers have matched them (they always do, at a safe point
+ * or while polling). */
+static struct leftover {
+    struct leftover *next;
+    MPI_Request req;
+    uint64_t *buf;
+} *leftovers;
+
+static void keep_sending(MPI_Request req, uint64_t *buf)
+{
+    struct leftover *l = malloc(sizeof *l);
+
+    if (!l) {
+        MS_ERROR("out of memory keeping a marker: aborting job");
+        PMPI_Abort(MPI_COMM_WORLD, 1);
+    }
+    *l = (struct leftover){leftovers, req, buf};
+    leftovers = l;
+}
+
+static void test_leftovers(void)
+{
+    struct leftover **p = &leftovers, *l;
+
+    while ((l = *p)) {
+        if (done(&l->req)) {
+            *p = l->next;
+            free(l->buf);
+            free(l);
+        } else {
+            p = &l->next;
+        }
+    }
 }
 
 /* After the outcome: the cut becomes the base of the next snapshot's
@@ -791,11 +860,14 @@ static void finish(void)
                 ms__stream_find(&c->recv[w->source], w->tag)->base =
                     sender_cut(w, c);
         ms__core.last_committed = S.id;
-        if (S.outcome[2]) {
+        if (S.stop_snap) {
             ms__core.stop = 1;
-            if (ms.world_rank == 0)
+            ms__core.stop_armed = 0;
+            if (ms.world_rank == 0) {
+                ms__core.want_stop = 0;
                 MS_NOTE("stopping: every rank's mpisnap_point() returns "
                         "MPISNAP_STOP");
+            }
         }
         if (ms.world_rank == 0)
             ms__core.want = 0;
@@ -816,6 +888,13 @@ static void finish(void)
                         (unsigned long long)~S.buckets_all[NB + b],
                         (unsigned long long)(S.buckets_all[b] - 1));
         }
+    }
+    if (S.outcome[2])
+        ms__core.stop_armed = 1; /* the next snapshot is a stop snapshot */
+    if (!S.outcome[0] && ms.world_rank == 0) {
+        ms.busy++;
+        ms__store_discard(ms__cfg.dir, (uint64_t)S.id); /* if any */
+        ms.busy--;
     }
     if (S.outcome[1]) {
         ms__core.margin *= 2;
@@ -839,13 +918,20 @@ static void finish(void)
         free(w);
     }
     ms__hmap_free(&S.wmap);
+    for (i = 0; i < (size_t)S.nmk; i++) /* after an early abort vote */
+        if (!done(&S.mk_req[i])) {
+            keep_sending(S.mk_req[i], S.mk[S.mk_to[i]].b);
+            S.mk[S.mk_to[i]].b = NULL;
+        }
     if (S.mk)
         for (i = 0; i < (size_t)ms.world_size; i++)
             free(S.mk[i].b);
     free(S.mk);
     free(S.mk_req);
+    free(S.mk_to);
     S.mk = NULL;
     S.mk_req = NULL;
+    S.mk_to = NULL;
     S.nmk = 0;
     for (i = 0; i < S.ncomms; i++)
         free(S.comms[i].world);
@@ -877,6 +963,7 @@ static void arm_every(void)
     begin(ms__core.next_id, 0);
     S.P = every_next;
     S.phase = S_ARMED;
+    S.stop_snap = ms__core.stop_armed;
 }
 
 static void every_after(void)
@@ -922,6 +1009,7 @@ static void check_timeout(void)
             "waiting for %s; it will abort",
             (long long)S.id, ms__cfg.timeout, what);
     fail("timed out after %.0f s waiting for %s", ms__cfg.timeout, what);
+    vote_abort();
 }
 
 /* ---- the state machine ---- */
@@ -993,28 +1081,34 @@ static void recv_requests(void)
     }
 }
 
+/* START(id, stop): every rank knows before it records whether this is a
+ * stop snapshot, at whose safe point every rank then stops. */
 static void start_requested(void)
 {
-    int64_t id = ms__core.next_id;
+    int64_t start[2] = {ms__core.next_id, ms__core.want_stop};
     int r;
 
     for (r = 1; r < ms.world_size; r++)
-        PMPI_Send(&id, 1, MPI_INT64_T, r, MS_TAG_START, ms.ctl);
-    MS_INFO("snapshot %lld requested", (long long)id);
-    begin_agree(id);
+        PMPI_Send(start, 2, MPI_INT64_T, r, MS_TAG_START, ms.ctl);
+    MS_INFO("snapshot %lld requested%s", (long long)start[0],
+            start[1] ? ", then stop" : "");
+    begin_agree(start[0]);
+    S.stop_snap = (int)start[1];
 }
 
 static void recv_start(void)
 {
     MPI_Status st;
-    int64_t id;
+    int64_t start[2];
     int flag;
 
     PMPI_Iprobe(0, MS_TAG_START, ms.ctl, &flag, &st);
     if (!flag)
         return;
-    PMPI_Recv(&id, 1, MPI_INT64_T, 0, MS_TAG_START, ms.ctl, MPI_STATUS_IGNORE);
-    begin_agree(id);
+    PMPI_Recv(start, 2, MPI_INT64_T, 0, MS_TAG_START, ms.ctl,
+              MPI_STATUS_IGNORE);
+    begin_agree(start[0]);
+    S.stop_snap = (int)start[1];
 }
 
 /* Move the snapshot forward as far as it can go now.  at_point: called
@@ -1030,6 +1124,8 @@ static void advance(int at_point)
     if (ms.world_rank == 0)
         recv_requests();
     recv_markers();
+    if (leftovers)
+        test_leftovers();
     check_timeout();
     while (progressed) {
         progressed = 0;
@@ -1091,7 +1187,7 @@ static void advance(int at_point)
             /* File I/O only at a later safe point than the recording one,
              * never inside an MPI call. */
             if (S.recorded && S.rec.ok && !S.finalizing &&
-                (!at_point || ms__core.point == S.P))
+                (!at_point || (ms__core.point == S.P && !S.stop_snap)))
                 break;
             if (S.recorded && S.rec.ok)
                 write_rank();
@@ -1109,7 +1205,8 @@ static void advance(int at_point)
             progressed = 1;
             break;
         case S_OUTCOME:
-            if (!done(&S.bcast_req))
+            if (!done(&S.gather_req) || !done(&S.red_req) ||
+                !done(&S.bcast_req))
                 break;
             finish();
             progressed = 0; /* the next snapshot starts at a later point */
@@ -1149,6 +1246,18 @@ int ms__core_point(void)
     in_point = 1;
     ms__progress(); /* zombies, held receives, and advance() */
     advance(1);
+    /* A stop snapshot: every rank that recorded waits here, at the same
+     * safe point, for the outcome, so that all stop at P.  A rank gives up
+     * (votes abort) after MPISNAP_TIMEOUT if the snapshot cannot end
+     * without it going on, e.g. when a peer waits in a collective this
+     * rank would only enter after P. */
+    while (S.stop_snap && S.recorded && S.P == ms__core.point &&
+           S.phase != S_IDLE) {
+        ms__progress();
+        advance(1);
+        if (S.phase != S_IDLE)
+            sched_yield();
+    }
     in_point = 0;
     if (ms__core.stop)
         return MPISNAP_STOP;
@@ -1228,14 +1337,20 @@ void ms__core_finalize(void)
                 S.phase = S_ARMED;
             } else {
                 /* Rank 0 started it; its START is on its way here. */
-                int64_t id;
-                PMPI_Recv(&id, 1, MPI_INT64_T, 0, MS_TAG_START, ms.ctl,
+                int64_t start[2];
+                PMPI_Recv(start, 2, MPI_INT64_T, 0, MS_TAG_START, ms.ctl,
                           MPI_STATUS_IGNORE);
-                begin_agree(id);
+                begin_agree(start[0]);
             }
         }
         ms__progress();
         advance(0);
+    }
+    while (leftovers) { /* markers nobody will receive now */
+        PMPI_Cancel(&leftovers->req);
+        PMPI_Wait(&leftovers->req, MPI_STATUS_IGNORE);
+        done(&leftovers->req);
+        test_leftovers();
     }
     while (S.nstage)
         free(S.stage[--S.nstage]);
