@@ -211,10 +211,10 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 /* ------------------------------------------- interposed calls (timeline) */
 
 enum ev_kind {
-    EV_CREATE_RANK, /* H5Fcreate of rank-NNNNNN.h5: the write starts */
+    EV_CREATE_RANK,  /* H5Fcreate of rank-NNNNNN.h5: the write starts */
     EV_CREATE_INDEX, /* H5Fcreate of index.h5: rank 0's commit starts */
     EV_CREATE_OTHER,
-    EV_FSYNC_RANK, /* fsync of the rank file */
+    EV_FSYNC_RANK,  /* fsync of the rank file */
     EV_FSYNC_OTHER, /* index.h5, directories, latest */
     EV_FADVISE,     /* the read-back checksum starts */
     EV_RENAME,
@@ -266,10 +266,10 @@ static int ends_with(const char *s, const char *suffix)
 /* hid_t is int64_t since HDF5 1.10; the program does not include hdf5.h
  * (it links HDF5 only through libmpisnap). */
 typedef int64_t bench_hid_t;
-EXPORT bench_hid_t H5Fcreate(const char *name, unsigned flags,
-                             bench_hid_t fcpl, bench_hid_t fapl);
 EXPORT bench_hid_t H5Fcreate(const char *name, unsigned flags, bench_hid_t fcpl,
-                      bench_hid_t fapl)
+                             bench_hid_t fapl);
+EXPORT bench_hid_t H5Fcreate(const char *name, unsigned flags, bench_hid_t fcpl,
+                             bench_hid_t fapl)
 {
     static bench_hid_t (*real)(const char *, unsigned, bench_hid_t,
                                bench_hid_t);
@@ -281,7 +281,7 @@ EXPORT bench_hid_t H5Fcreate(const char *name, unsigned flags, bench_hid_t fcpl,
     r = real(name, flags, fcpl, fapl);
     interposed = 1;
     if (tracing)
-        ev_add(strstr(name, "/rank-")    ? EV_CREATE_RANK
+        ev_add(strstr(name, "/rank-")        ? EV_CREATE_RANK
                : ends_with(name, "index.h5") ? EV_CREATE_INDEX
                                              : EV_CREATE_OTHER,
                t0, MPI_Wtime());
@@ -304,8 +304,7 @@ EXPORT int fsync(int fd)
         snprintf(link, sizeof link, "/proc/self/fd/%d", fd);
         n = readlink(link, path, sizeof path - 1);
         path[n > 0 ? n : 0] = '\0';
-        ev_add(strstr(path, "/rank-") ? EV_FSYNC_RANK : EV_FSYNC_OTHER, t0,
-               t1);
+        ev_add(strstr(path, "/rank-") ? EV_FSYNC_RANK : EV_FSYNC_OTHER, t0, t1);
     }
     return r;
 }
@@ -374,8 +373,7 @@ static void *xmalloc(size_t n)
     void *p = malloc(n ? n : 1);
 
     if (!p) {
-        fprintf(stderr, "bench_snapshot_cost: out of memory (%zu bytes)\n",
-                n);
+        fprintf(stderr, "bench_snapshot_cost: out of memory (%zu bytes)\n", n);
         MPI_Abort(MPI_COMM_WORLD, 1);
     }
     return p;
@@ -441,8 +439,8 @@ struct sample {
 };
 
 /* Splits one point [t0, t1] into the sample's parts, from its events. */
-static void analyse_point(double t0, double t1, int recorded,
-                          struct sample *s, int *wrote, int *committed)
+static void analyse_point(double t0, double t1, int recorded, struct sample *s,
+                          int *wrote, int *committed)
 {
     double c_rank = -1, c_index = -1, fs0 = -1, fs1 = -1;
 
@@ -482,8 +480,7 @@ static void print_trace(int rank, int j, double t0, double t1, int r)
            r == 1 ? " (recorded)" : "");
     for (int i = 0; i < nevents; i++)
         printf("      %-17s at +%8.3f ms, %8.3f ms\n", ev_name[events[i].kind],
-               1e3 * (events[i].t0 - t0),
-               1e3 * (events[i].t1 - events[i].t0));
+               1e3 * (events[i].t0 - t0), 1e3 * (events[i].t1 - events[i].t0));
 }
 
 /* Calls safe points in lock-step until this snapshot is committed on
@@ -528,8 +525,10 @@ static int cycle(const struct opts *o, int rank, long long *point,
         if (all[0] == 1)
             break;
         if (j >= 4 * o->every && -all[1] == 0) {
-            fprintf(stderr, "rank %d: snapshot not committed after %d "
-                    "points\n", rank, j);
+            fprintf(stderr,
+                    "rank %d: snapshot not committed after %d "
+                    "points\n",
+                    rank, j);
             return -1;
         }
     }
@@ -657,8 +656,8 @@ static void print_tables(const struct opts *o, int nranks,
            "us/MiB memcpy");
     for (int i = 0; i < nres; i++) {
         const struct sample *m = &res[i].med;
-        printf("%8d %9.3f %9.3f %7.2f %10.3f %8.2f %11.0f %13.0f\n",
-               res[i].mib, 1e3 * m->record, 1e3 * m->memcpy_warm,
+        printf("%8d %9.3f %9.3f %7.2f %10.3f %8.2f %11.0f %13.0f\n", res[i].mib,
+               1e3 * m->record, 1e3 * m->memcpy_warm,
                m->record / m->memcpy_warm, 1e3 * m->memcpy_fresh,
                m->record / m->memcpy_fresh, 1e6 * m->record / res[i].mib,
                1e6 * m->memcpy_warm / res[i].mib);
@@ -704,8 +703,7 @@ static void print_tables(const struct opts *o, int nranks,
         fmt(a[3], 32, m->commit, 1e3, 1);
         printf("%8d %9.1f %9.1f %9s %9s %9s %9s %9.3f %3d/%-3d\n", res[i].mib,
                1e3 * m->record_point, 1e3 * m->write_point, a[0], a[1], a[2],
-               a[3], 1e3 * m->other_max, res[i].write_in_record,
-               res[i].nsamp);
+               a[3], 1e3 * m->other_max, res[i].write_in_record, res[i].nsamp);
     }
     printf("HDF5: H5Fcreate to fsync (create, write with Fletcher-32, "
            "close); checksum: fsync's end to the end\nof the write "
@@ -782,9 +780,12 @@ int main(int argc, char **argv)
                "MPISNAP_KEEP=%d, %d repetition(s) per size after %d "
                "warm-up, dir %s\n",
                nranks, o.every, o.keep, o.reps, o.warmup, o.dir);
-        printf("MPI: %s; HDF5 %u.%u.%u, thread-safe: %s; mpisnap %s\n",
-               libver, maj, min, rel,
-               ts < 0 ? "unknown" : ts ? "yes" : "no", MPISNAP_VERSION_STRING);
+        printf("MPI: %s; HDF5 %u.%u.%u, thread-safe: %s; mpisnap %s\n", libver,
+               maj, min, rel,
+               ts < 0 ? "unknown"
+               : ts   ? "yes"
+                      : "no",
+               MPISNAP_VERSION_STRING);
         if (o.quick)
             printf("--quick: a smoke run, the numbers mean nothing\n");
     }
@@ -846,8 +847,8 @@ int main(int argc, char **argv)
         /* Every rank's samples to rank 0 (all doubles, same machine). */
         MPI_Gather(mine, o.reps * (int)(sizeof *mine / sizeof(double)),
                    MPI_DOUBLE, gathered,
-                   o.reps * (int)(sizeof *mine / sizeof(double)), MPI_DOUBLE,
-                   0, MPI_COMM_WORLD);
+                   o.reps * (int)(sizeof *mine / sizeof(double)), MPI_DOUBLE, 0,
+                   MPI_COMM_WORLD);
         if (rank == 0) {
             struct result *x = &res[si];
             x->mib = mib;
@@ -896,11 +897,10 @@ int main(int argc, char **argv)
                    "commit_ms=%.2f write_in_record=%d/%d\n",
                    res[si].mib, 1e3 * m->record, 1e3 * m->memcpy_warm,
                    m->record / m->memcpy_warm, 1e3 * m->memcpy_fresh,
-                   1e3 * m->record_point, 1e3 * m->write,
-                   1e3 * m->write_point, bw, m->dd_all, bw / m->dd_all,
-                   m->dd_rot, bw / m->dd_rot, m->dd_alone, 1e3 * m->h5,
-                   1e3 * m->fsync, 1e3 * m->checksum, 1e3 * m->commit,
-                   res[si].write_in_record, res[si].nsamp);
+                   1e3 * m->record_point, 1e3 * m->write, 1e3 * m->write_point,
+                   bw, m->dd_all, bw / m->dd_all, m->dd_rot, bw / m->dd_rot,
+                   m->dd_alone, 1e3 * m->h5, 1e3 * m->fsync, 1e3 * m->checksum,
+                   1e3 * m->commit, res[si].write_in_record, res[si].nsamp);
         }
         if (failed)
             printf("FAILED: a snapshot did not record or commit\n");

@@ -16,7 +16,8 @@ int main(int argc, char **argv)
     MPI_Status st;
 
     /* world ring with the tag the sub-communicators use */
-    int right = (mt_rank + 1) % mt_size, left = (mt_rank + mt_size - 1) % mt_size;
+    int right = (mt_rank + 1) % mt_size,
+        left = (mt_rank + mt_size - 1) % mt_size;
     int w = -1, wv = 1000 + mt_rank;
     MPI_Request wr[2];
     MT_OK(MPI_Irecv(&w, 1, MPI_INT, left, 3, MPI_COMM_WORLD, &wr[0]));
@@ -76,8 +77,8 @@ int main(int argc, char **argv)
     int v = -1, srank;
     MT_OK(MPI_Comm_rank(sub, &srank));
     ASSERT_EQ_INT(srank, mt_rank);
-    MT_OK(MPI_Sendrecv(&mt_rank, 1, MPI_INT, right, 3, &v, 1, MPI_INT, left,
-                       3, sub, &st));
+    MT_OK(MPI_Sendrecv(&mt_rank, 1, MPI_INT, right, 3, &v, 1, MPI_INT, left, 3,
+                       sub, &st));
     ASSERT_EQ_INT(v, left);
     MT_OK(MPI_Comm_free(&sub));
     return mt_finish(MT_ALL);

@@ -105,8 +105,8 @@ static void receiver(void)
         while (got < 2 && calls++ < 10) {
             for (int i = 0; i < NR; i++)
                 ind[i] = -2;
-            MT_OK(MPI_Waitsome(NR, r, &n, ind,
-                               pass ? MPI_STATUSES_IGNORE : sts));
+            MT_OK(
+                MPI_Waitsome(NR, r, &n, ind, pass ? MPI_STATUSES_IGNORE : sts));
             ASSERT_CMP_INT(n, >=, 1);
             ASSERT_CMP_INT(n, <=, 2 - got);
             for (int k = 0; k < n && k < 2; k++) {

@@ -8,12 +8,14 @@ enum { NREQ = 5 };
 int main(int argc, char **argv)
 {
     mt_init(&argc, &argv, 2);
-    int right = (mt_rank + 1) % mt_size, left = (mt_rank + mt_size - 1) % mt_size;
+    int right = (mt_rank + 1) % mt_size,
+        left = (mt_rank + mt_size - 1) % mt_size;
 
     for (int round = 0; round < 3; round++) {
         MPI_Request r[NREQ];
         MPI_Status sts[NREQ];
-        int in = -1, out = mt_rank * 10 + round, sum = -1, mine = mt_rank + round;
+        int in = -1, out = mt_rank * 10 + round, sum = -1,
+            mine = mt_rank + round;
         int bc[3] = {-1, -1, -1};
         if (mt_rank == round % mt_size)
             for (int i = 0; i < 3; i++)
@@ -25,7 +27,8 @@ int main(int argc, char **argv)
         MT_OK(MPI_Iallreduce(&mine, &sum, 1, MPI_INT, MPI_SUM, MPI_COMM_WORLD,
                              &r[1]));
         MT_OK(MPI_Ibarrier(MPI_COMM_WORLD, &r[2]));
-        MT_OK(MPI_Ibcast(bc, 3, MPI_INT, round % mt_size, MPI_COMM_WORLD, &r[3]));
+        MT_OK(
+            MPI_Ibcast(bc, 3, MPI_INT, round % mt_size, MPI_COMM_WORLD, &r[3]));
         if (round % 2)
             MT_OK(MPI_Irecv(&in, 1, MPI_INT, left, MPI_ANY_TAG, MPI_COMM_WORLD,
                             &r[0]));
@@ -45,8 +48,8 @@ int main(int argc, char **argv)
     int in = -1, out = mt_rank, sum = -1;
     MT_OK(MPI_Ibarrier(MPI_COMM_WORLD, &r[0]));
     MT_OK(MPI_Irecv(&in, 1, MPI_INT, left, 8, MPI_COMM_WORLD, &r[1]));
-    MT_OK(MPI_Iallreduce(&out, &sum, 1, MPI_INT, MPI_MAX, MPI_COMM_WORLD,
-                         &r[2]));
+    MT_OK(
+        MPI_Iallreduce(&out, &sum, 1, MPI_INT, MPI_MAX, MPI_COMM_WORLD, &r[2]));
     MT_OK(MPI_Send(&out, 1, MPI_INT, right, 8, MPI_COMM_WORLD));
     int got[3] = {0, 0, 0};
     for (int k = 0; k < 3; k++) {

@@ -17,10 +17,13 @@ int main(int argc, char **argv)
 
     /* rank 0 sends tags 1 and 2, rank 1 receives */
     if (mt_rank == 0) {
-        MT_OK(MPI_Send_init(buf[0], N, MPI_INT, peer, 1, MPI_COMM_WORLD, &r[0]));
-        MT_OK(MPI_Send_init(buf[1], N, MPI_INT, peer, 2, MPI_COMM_WORLD, &r[1]));
+        MT_OK(
+            MPI_Send_init(buf[0], N, MPI_INT, peer, 1, MPI_COMM_WORLD, &r[0]));
+        MT_OK(
+            MPI_Send_init(buf[1], N, MPI_INT, peer, 2, MPI_COMM_WORLD, &r[1]));
     } else {
-        MT_OK(MPI_Recv_init(buf[0], N, MPI_INT, peer, 1, MPI_COMM_WORLD, &r[0]));
+        MT_OK(
+            MPI_Recv_init(buf[0], N, MPI_INT, peer, 1, MPI_COMM_WORLD, &r[0]));
         MT_OK(MPI_Recv_init(buf[1], N, MPI_INT, MPI_ANY_SOURCE, MPI_ANY_TAG,
                             MPI_COMM_WORLD, &r[1]));
     }

@@ -52,8 +52,8 @@ int main(int argc, char **argv)
         ASSERT_TRUE(r == MPI_REQUEST_NULL);
         /* Sendrecv sending to MPI_PROC_NULL */
         int y = -1;
-        MT_OK(MPI_Sendrecv(&v, 1, MPI_INT, MPI_PROC_NULL, 1, &y, 1, MPI_INT,
-                           0, 4, MPI_COMM_WORLD, &st));
+        MT_OK(MPI_Sendrecv(&v, 1, MPI_INT, MPI_PROC_NULL, 1, &y, 1, MPI_INT, 0,
+                           4, MPI_COMM_WORLD, &st));
         ASSERT_STATUS(st, 0, 4);
         ASSERT_EQ_INT(y, 5);
     }

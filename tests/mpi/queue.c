@@ -17,17 +17,25 @@
 
 enum { T = 5, NQ = 10, NN = 7, CAP = 16 };
 
-static int qval(int i) { return 1000 + i; }
-static int q2val(int i) { return 3000 + i; }
-static int nval(int i) { return 2000 + i; }
+static int qval(int i)
+{
+    return 1000 + i;
+}
+static int q2val(int i)
+{
+    return 3000 + i;
+}
+static int nval(int i)
+{
+    return 2000 + i;
+}
 
 static void inject(int n, int (*val)(int))
 {
     int b[CAP];
     for (int i = 0; i < n; i++)
         b[i] = val(i);
-    ASSERT_EQ_INT(mpisnap_test_enqueue(b, n, MPI_INT, 0, T, MPI_COMM_WORLD),
-                  0);
+    ASSERT_EQ_INT(mpisnap_test_enqueue(b, n, MPI_INT, 0, T, MPI_COMM_WORLD), 0);
 }
 
 static void clear(int *b)
@@ -198,8 +206,8 @@ static void form_wildcard(void)
     ASSERT_SEQ(d, 12, i, 0.25 * i);
     ASSERT_EQ_DBL(d[12], -1.0);
     clear(b);
-    MT_OK(MPI_Recv(b, CAP, MPI_INT, MPI_ANY_SOURCE, MPI_ANY_TAG,
-                   MPI_COMM_WORLD, &st));
+    MT_OK(MPI_Recv(b, CAP, MPI_INT, MPI_ANY_SOURCE, MPI_ANY_TAG, MPI_COMM_WORLD,
+                   &st));
     ASSERT_MSG(st, b, NN, nval);
     MT_OK(MPI_Type_free(&triple));
 }
@@ -211,9 +219,9 @@ int main(int argc, char **argv)
     static const struct {
         const char *name;
         void (*run)(void);
-    } forms[] = {{"recv", form_recv},         {"waitany", form_waitany},
-                 {"probe", form_probe},       {"iprobe", form_iprobe},
-                 {"mprobe", form_mprobe},     {"truncate", form_truncate},
+    } forms[] = {{"recv", form_recv},        {"waitany", form_waitany},
+                 {"probe", form_probe},      {"iprobe", form_iprobe},
+                 {"mprobe", form_mprobe},    {"truncate", form_truncate},
                  {"wildcard", form_wildcard}};
     void (*run)(void) = NULL;
     for (size_t k = 0; k < sizeof forms / sizeof forms[0]; k++)
@@ -229,9 +237,9 @@ int main(int argc, char **argv)
             double d[12];
             for (int i = 0; i < 12; i++)
                 d[i] = 0.25 * i;
-            ASSERT_EQ_INT(mpisnap_test_enqueue(d, 12, MPI_DOUBLE, 2, 77,
-                                               MPI_COMM_WORLD),
-                          0);
+            ASSERT_EQ_INT(
+                mpisnap_test_enqueue(d, 12, MPI_DOUBLE, 2, 77, MPI_COMM_WORLD),
+                0);
         } else {
             inject(NQ, qval);
             if (run == form_truncate)

@@ -29,8 +29,8 @@ int main(int argc, char **argv)
     /* shorter message than the receive count */
     for (int i = 0; i < N; i++)
         out[i] = mt_rank + i;
-    MT_OK(MPI_Sendrecv(out, N / 2, MPI_INT, right, 30, in, N, MPI_INT, left,
-                       30, MPI_COMM_WORLD, &st));
+    MT_OK(MPI_Sendrecv(out, N / 2, MPI_INT, right, 30, in, N, MPI_INT, left, 30,
+                       MPI_COMM_WORLD, &st));
     ASSERT_COUNT(st, MPI_INT, N / 2);
     ASSERT_SEQ(in, N / 2, i, left + i);
 

@@ -30,8 +30,8 @@ int main(int argc, char **argv)
     MT_OK(MPI_Recv(&y, 1, MPI_INT, MPI_ANY_SOURCE, 3, MPI_COMM_WORLD, &st));
     ASSERT_STATUS(st, mt_rank, 3);
     ASSERT_EQ_INT(y, 6);
-    MT_OK(MPI_Recv(&x, 1, MPI_INT, MPI_ANY_SOURCE, MPI_ANY_TAG,
-                   MPI_COMM_WORLD, &st));
+    MT_OK(MPI_Recv(&x, 1, MPI_INT, MPI_ANY_SOURCE, MPI_ANY_TAG, MPI_COMM_WORLD,
+                   &st));
     ASSERT_STATUS(st, mt_rank, 2);
     ASSERT_EQ_INT(x, 5);
     MT_OK(MPI_Waitall(2, rs, MPI_STATUSES_IGNORE));
@@ -47,8 +47,8 @@ int main(int argc, char **argv)
 
     for (int i = 0; i < N; i++)
         in[i] = -1;
-    MT_OK(MPI_Sendrecv(out, N, MPI_INT, mt_rank, 5, in, N, MPI_INT, mt_rank,
-                       5, MPI_COMM_WORLD, &st));
+    MT_OK(MPI_Sendrecv(out, N, MPI_INT, mt_rank, 5, in, N, MPI_INT, mt_rank, 5,
+                       MPI_COMM_WORLD, &st));
     ASSERT_STATUS(st, mt_rank, 5);
     ASSERT_COUNT(st, MPI_INT, N);
     ASSERT_SEQ(in, N, i, mt_rank * 100 + i);
@@ -56,8 +56,8 @@ int main(int argc, char **argv)
     int buf[N];
     for (int i = 0; i < N; i++)
         buf[i] = 7 * i;
-    MT_OK(MPI_Sendrecv_replace(buf, N, MPI_INT, mt_rank, 6, MPI_ANY_SOURCE,
-                               6, MPI_COMM_WORLD, &st));
+    MT_OK(MPI_Sendrecv_replace(buf, N, MPI_INT, mt_rank, 6, MPI_ANY_SOURCE, 6,
+                               MPI_COMM_WORLD, &st));
     ASSERT_STATUS(st, mt_rank, 6);
     ASSERT_SEQ(buf, N, i, 7 * i);
 

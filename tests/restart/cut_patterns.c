@@ -234,7 +234,8 @@ static void blocked_step(int64_t s, long long request_at)
 
 static int run_restartable(const struct opts *o)
 {
-    int large = !strcmp(o->mode, "large"), reorder = !strcmp(o->mode, "reorder");
+    int large = !strcmp(o->mode, "large"),
+        reorder = !strcmp(o->mode, "reorder");
     int64_t params[2] = {o->steps, 0};
     void *bbuf = NULL;
     int restored, rc;
@@ -290,9 +291,8 @@ static int run_restartable(const struct opts *o)
         if (step >= o->steps)
             break;
         int req_step = o->request_at >= 0 &&
-                       (step == o->request_at ||
-                        (!strcmp(o->mode, "blocked") &&
-                         step == o->request_at + 10));
+                       (step == o->request_at || (!strcmp(o->mode, "blocked") &&
+                                                  step == o->request_at + 10));
         if (req_step && !(restored && step == start) &&
             (mt_rank == 0 || (mt_rank == 3 && !strcmp(o->mode, "blocked"))))
             ASSERT_EQ_INT(mpisnap_request(), 0);
@@ -404,8 +404,8 @@ static int run_abort_then_commit(const struct opts *o)
     ASSERT_EQ_INT(mpisnap_restore(), 0);
 
     if (!strcmp(o->mode, "preposted") && mt_rank == 0)
-        MT_OK(MPI_Irecv(&prebuf, 1, MPI_INT64_T, 1, TAG_P, MPI_COMM_WORLD,
-                        &pre));
+        MT_OK(
+            MPI_Irecv(&prebuf, 1, MPI_INT64_T, 1, TAG_P, MPI_COMM_WORLD, &pre));
     for (; s < o->steps; s++) {
         if (s == o->request_at && mt_rank == 0)
             ASSERT_EQ_INT(mpisnap_request(), 0);
@@ -432,9 +432,10 @@ static int run_abort_then_commit(const struct opts *o)
     ASSERT_CMP_INT(extra, >=, 0);
     ASSERT_CMP_INT(all_min(mpisnap_last_committed()), >=, 0);
     if (mt_rank == 0)
-        printf("%s: snapshot %lld committed in the aligned pattern after %" PRId64
-               " steps\n",
-               o->mode, mpisnap_last_committed(), extra - 5);
+        printf(
+            "%s: snapshot %lld committed in the aligned pattern after %" PRId64
+            " steps\n",
+            o->mode, mpisnap_last_committed(), extra - 5);
     return mt_finish(MT_ALL);
 }
 
@@ -444,8 +445,8 @@ int main(int argc, char **argv)
     static const struct {
         const char *name;
         int np;
-    } modes[] = {{"reorder", 2},   {"large", 2},      {"blocked", 4},
-                 {"orphan", 2},    {"collective", 2}, {"preposted", 2}};
+    } modes[] = {{"reorder", 2}, {"large", 2},      {"blocked", 4},
+                 {"orphan", 2},  {"collective", 2}, {"preposted", 2}};
     int np = 0;
 
     if (argc >= 2)

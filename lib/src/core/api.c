@@ -58,8 +58,7 @@ int mpisnap_protect(const char *name, void *base, size_t count,
     MS_CHECK(base || !count, ret = MPISNAP_EINVAL,
              "mpisnap_protect(\"%s\"): NULL base", name);
     for (i = 0; i < ms__nregions; i++)
-        MS_CHECK(strcmp(ms__regions[i].name, name) != 0,
-                 ret = MPISNAP_EEXIST,
+        MS_CHECK(strcmp(ms__regions[i].name, name) != 0, ret = MPISNAP_EEXIST,
                  "mpisnap_protect(\"%s\"): name already protected", name);
     PMPI_Type_size(type, &size);
     PMPI_Type_get_extent(type, &lb, &extent);

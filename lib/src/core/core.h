@@ -26,16 +26,16 @@ extern size_t ms__nregions;
 
 /* Snapshot-wide state of this rank (snapshot.c). */
 struct ms__core {
-    uint64_t point;        /* safe-point index: mpisnap_point() calls */
-    uint64_t skip_point;   /* restored at this point: record nothing there */
-    int64_t next_id;       /* id of the next snapshot */
+    uint64_t point;      /* safe-point index: mpisnap_point() calls */
+    uint64_t skip_point; /* restored at this point: record nothing there */
+    int64_t next_id;     /* id of the next snapshot */
     int64_t last_committed;
-    uint64_t margin;       /* D: P = max(q) + D */
-    int want;              /* rank 0: a snapshot was requested */
-    int want_stop;         /* rank 0: stop once the next one commits */
-    int stop_armed;        /* MPISNAP_EVERY: the next one is a stop one */
-    int stop;              /* return MPISNAP_STOP from mpisnap_point */
-    double last_end;       /* rank 0: when the last snapshot ended */
+    uint64_t margin; /* D: P = max(q) + D */
+    int want;        /* rank 0: a snapshot was requested */
+    int want_stop;   /* rank 0: stop once the next one commits */
+    int stop_armed;  /* MPISNAP_EVERY: the next one is a stop one */
+    int stop;        /* return MPISNAP_STOP from mpisnap_point */
+    double last_end; /* rank 0: when the last snapshot ended */
     long attempts, missed_count;
 };
 extern struct ms__core ms__core;
@@ -47,9 +47,9 @@ void ms__restore_comm_created(struct ms__comm *c);
 /* Stable-stream key helpers. */
 static inline uint64_t ms__stream_key(uint64_t comm_id, int source, int tag)
 {
-    uint64_t k = ms__mix64(comm_id ^ ms__mix64(((uint64_t)(uint32_t)source
-                                                << 32) |
-                                               (uint32_t)tag));
+    uint64_t k =
+        ms__mix64(comm_id ^ ms__mix64(((uint64_t)(uint32_t)source << 32) |
+                                      (uint32_t)tag));
     return k ? k : 1;
 }
 

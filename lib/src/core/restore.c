@@ -39,8 +39,8 @@ static void apply_comm(struct ms__comm *c, struct ms__rankdata *d)
         t = ms__stream_find(k->dir ? &c->recv[k->peer] : &c->sent[k->peer],
                             k->tag);
         t->n = k->count;
-        t->base = k->dir ? k->count + inflight(d, c->id, k->peer, k->tag)
-                         : k->count;
+        t->base =
+            k->dir ? k->count + inflight(d, c->id, k->peer, k->tag) : k->count;
         k->comm_id = 0; /* applied */
     }
     for (i = 0; i < d->nmsgs; i++) {

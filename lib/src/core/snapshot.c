@@ -61,17 +61,17 @@ static struct {
     uint64_t P;
     uint64_t q, pmax;
     int recorded, just_recorded, window_done, finalizing, timed_out;
-    int stop_snap; /* every rank stops at P once this one commits */
-    int voted;     /* complete (and maybe outcome) posted */
-    MPI_Comm fin; /* for the finalize handshake, apart from ms.ctl */
+    int stop_snap;    /* every rank stops at P once this one commits */
+    int voted;        /* complete (and maybe outcome) posted */
+    MPI_Comm fin;     /* for the finalize handshake, apart from ms.ctl */
     double t0, wall0; /* monotonic, and seconds since the epoch */
     MPI_Request agree_req, barrier_req, gather_req, red_req, bcast_req;
     int barrier_posted;
     /* markers */
     int nmk;
     MPI_Request *mk_req;
-    struct mkbuf *mk;   /* [world size]: the marker to each rank */
-    int *mk_to;         /* [nmk]: destination of mk_req[i] */
+    struct mkbuf *mk; /* [world size]: the marker to each rank */
+    int *mk_to;       /* [nmk]: destination of mk_req[i] */
     /* the cut */
     struct ms__hmap wmap;
     struct wst *wlist;
@@ -138,8 +138,7 @@ static struct ms__comm *comm_by_id(uint64_t id)
     return c;
 }
 
-static struct ms__tagcount *recv_count(struct ms__comm *c, int source,
-                                       int tag)
+static struct ms__tagcount *recv_count(struct ms__comm *c, int source, int tag)
 {
     struct ms__stream *s = &c->recv[source];
     uint32_t i;
@@ -260,12 +259,17 @@ static void describe_pending(char *buf, size_t n)
 {
     size_t i, len = 0;
     int shown = 0;
-    static const char *const kinds[] = {"", "send", "receive",
+    static const char *const kinds[] = {"",
+                                        "send",
+                                        "receive",
                                         "persistent send",
-                                        "persistent receive", "receive",
-                                        "matched receive", "collective/IO"};
+                                        "persistent receive",
+                                        "receive",
+                                        "matched receive",
+                                        "collective/IO"};
 
-    len = (size_t)snprintf(buf, n, "%ld request(s) and %ld matched message(s)"
+    len = (size_t)snprintf(buf, n,
+                           "%ld request(s) and %ld matched message(s)"
                            " pending at safe point %llu",
                            ms.npending, ms.nmsgs,
                            (unsigned long long)ms__core.point);
@@ -273,11 +277,10 @@ static void describe_pending(char *buf, size_t n)
         struct ms__req *r = ms.reqs.vals[i];
         if (!ms.reqs.keys[i] || !r->active)
             continue;
-        len += (size_t)snprintf(buf + len, n - len,
-                                "%s %s peer %d tag %d comm %016llx",
-                                shown ? ";" : ":", kinds[r->kind], r->peer,
-                                r->tag, r->c ? (unsigned long long)r->c->id
-                                             : 0ULL);
+        len += (size_t)snprintf(
+            buf + len, n - len, "%s %s peer %d tag %d comm %016llx",
+            shown ? ";" : ":", kinds[r->kind], r->peer, r->tag,
+            r->c ? (unsigned long long)r->c->id : 0ULL);
         shown++;
     }
 }
@@ -300,8 +303,7 @@ static void add_counter(uint64_t comm_id, int peer, int tag, int dir,
 
 /* Append one entry to the marker for world rank `to`: the snapshot id,
  * then (communicator id, sender's rank in it, tag, count) per stream. */
-static void marker_add(int to, uint64_t comm_id, int src, int tag,
-                       uint64_t n)
+static void marker_add(int to, uint64_t comm_id, int src, int tag, uint64_t n)
 {
     struct mkbuf *m = &S.mk[to];
 
@@ -433,8 +435,7 @@ static void record(void)
         void **grown = realloc(S.stage, ms__nregions * sizeof *S.stage);
         if (!grown)
             goto oom;
-        memset(grown + S.nstage, 0,
-               (ms__nregions - S.nstage) * sizeof *grown);
+        memset(grown + S.nstage, 0, (ms__nregions - S.nstage) * sizeof *grown);
         S.stage = grown;
         S.nstage = ms__nregions;
     }
@@ -444,8 +445,7 @@ static void record(void)
                 malloc(ms__regions[i].bytes ? ms__regions[i].bytes : 1);
         if (!S.stage[i]) {
             fail("out of memory copying region '%s' (%llu bytes)",
-                 ms__regions[i].name,
-                 (unsigned long long)ms__regions[i].bytes);
+                 ms__regions[i].name, (unsigned long long)ms__regions[i].bytes);
             break;
         }
         memcpy(S.stage[i], ms__regions[i].base, ms__regions[i].bytes);
@@ -458,8 +458,8 @@ static void record(void)
         if (c->inter)
             continue;
         cr = &S.comms[S.ncomms++];
-        *cr = (struct ms__commrec){c->id, c->parent, c->ordinal, c->color,
-                                   c->ncoll, c->size, NULL};
+        *cr = (struct ms__commrec){c->id,    c->parent, c->ordinal, c->color,
+                                   c->ncoll, c->size,   NULL};
         cr->world = malloc((size_t)c->size * sizeof *cr->world);
         if (!cr->world)
             goto oom;
@@ -558,8 +558,8 @@ static void drain(void)
             }
             PMPI_Mrecv(data, nbytes, MPI_PACKED, &msg, &st);
             ms__core_matched(c, st.MPI_SOURCE, st.MPI_TAG,
-                             ms__count_recv(c, st.MPI_SOURCE, st.MPI_TAG),
-                             data, nbytes, MPI_PACKED);
+                             ms__count_recv(c, st.MPI_SOURCE, st.MPI_TAG), data,
+                             nbytes, MPI_PACKED);
             if (ms__queue_push(c, st.MPI_SOURCE, st.MPI_TAG, data,
                                (uint64_t)nbytes, 1) < 0) {
                 MS_ERROR("cannot queue a drained message: aborting job");
@@ -585,8 +585,7 @@ static int channels_complete(void)
                  "(comm %016llx, tag %d) before the cut, but the sender had "
                  "sent only %llu before its own",
                  (unsigned long long)w->R, c ? c->world[w->source] : -1,
-                 (unsigned long long)w->comm_id, w->tag,
-                 (unsigned long long)C);
+                 (unsigned long long)w->comm_id, w->tag, (unsigned long long)C);
             return 1;
         }
         if (c && (t ? t->n : 0) < C)
@@ -642,9 +641,8 @@ static void write_rank(void)
         regs[i].base = S.stage[i];
     }
     for (m = S.lhead; m; m = m->next)
-        d.msgs[d.nmsgs++] = (struct ms__msg){m->w->comm_id, m->w->source,
-                                             m->w->tag, m->pos, m->nbytes,
-                                             m->data};
+        d.msgs[d.nmsgs++] = (struct ms__msg){
+            m->w->comm_id, m->w->source, m->w->tag, m->pos, m->nbytes, m->data};
     clock_gettime(CLOCK_REALTIME, &now);
     d.rank = ms.world_rank;
     d.nranks = ms.world_size;
@@ -688,8 +686,8 @@ static void post_complete(void)
             PMPI_Abort(MPI_COMM_WORLD, 1);
         }
     }
-    PMPI_Igather(&S.rec, sizeof S.rec, MPI_BYTE, S.all, sizeof S.rec,
-                 MPI_BYTE, 0, ms.ctl, &S.gather_req);
+    PMPI_Igather(&S.rec, sizeof S.rec, MPI_BYTE, S.all, sizeof S.rec, MPI_BYTE,
+                 0, ms.ctl, &S.gather_req);
     PMPI_Iallreduce(S.buckets, S.buckets_all, 2 * NB, MPI_UINT64_T, MPI_MAX,
                     ms.ctl, &S.red_req);
     S.voted = 1;
@@ -793,11 +791,10 @@ static void decide(void)
     } else {
         S.outcome[0] = 1;
         MS_NOTE("snapshot %lld committed: %d ranks, %.1f MiB, %llu "
-                       "message(s) in flight, safe point %llu, %.3f s",
-                       (long long)S.id, ms.world_size,
-                       (double)ix.bytes / 1048576.0,
-                       (unsigned long long)ix.nmsgs,
-                       (unsigned long long)S.P, ix.t_end - ix.t_start);
+                "message(s) in flight, safe point %llu, %.3f s",
+                (long long)S.id, ms.world_size, (double)ix.bytes / 1048576.0,
+                (unsigned long long)ix.nmsgs, (unsigned long long)S.P,
+                ix.t_end - ix.t_start);
     }
     free(ix.checksums);
 }
@@ -811,7 +808,7 @@ static struct leftover {
     struct leftover *next;
     MPI_Request req;
     uint64_t *buf;
-} *leftovers;
+} * leftovers;
 
 static void keep_sending(MPI_Request req, uint64_t *buf)
 {
@@ -955,8 +952,8 @@ static void arm_every(void)
 {
     if (!every_gap) {
         every_gap = (uint64_t)ms__cfg.every;
-        every_next = every_gap *
-                     (ms__core.point / every_gap + (ms__core.point % every_gap != 0));
+        every_next = every_gap * (ms__core.point / every_gap +
+                                  (ms__core.point % every_gap != 0));
         if (every_next == ms__core.skip_point)
             every_next += every_gap;
     }

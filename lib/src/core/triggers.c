@@ -123,8 +123,8 @@ int ms__triggers_init(char *errbuf, size_t errlen)
         v = getenv("MPISNAP_END_TIME");
         end_time = v && *v ? strtod(v, NULL) : slurm_end_time();
         if (end_time > 0)
-            MS_INFO("the job ends at %.0f: stopping %.0f s before",
-                    end_time, stop_before);
+            MS_INFO("the job ends at %.0f: stopping %.0f s before", end_time,
+                    stop_before);
         else
             MS_WARN("MPISNAP_STOP_BEFORE is set but the job's end time is "
                     "unknown (not under Slurm, and MPISNAP_END_TIME unset)");
@@ -164,9 +164,8 @@ int ms__triggers_poll(void)
     if (MS_UNLIKELY(got_signal)) {
         got_signal = 0;
         what |= on_signal;
-        MS_INFO("signal received: %s", on_signal & MS_WANT_STOP
-                                            ? "snapshot, then stop"
-                                            : "snapshot");
+        MS_INFO("signal received: %s",
+                on_signal & MS_WANT_STOP ? "snapshot, then stop" : "snapshot");
     }
     if (ms.world_rank != 0)
         return what;

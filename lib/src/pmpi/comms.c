@@ -17,9 +17,8 @@ static uint64_t comm_id(uint64_t parent, uint64_t ordinal, int64_t color)
     return h ? h : 1;
 }
 
-static struct ms__comm *comm_add(MPI_Comm handle, uint64_t id,
-                                 uint64_t parent, uint64_t ordinal,
-                                 int64_t color)
+static struct ms__comm *comm_add(MPI_Comm handle, uint64_t id, uint64_t parent,
+                                 uint64_t ordinal, int64_t color)
 {
     struct ms__comm *c = calloc(1, sizeof *c);
     MPI_Group g, wg;
@@ -105,8 +104,8 @@ struct ms__comm *ms__comm_lookup_slow(MPI_Comm comm)
     return c;
 }
 
-void ms__comm_created(struct ms__comm *parent, uint64_t ordinal,
-                      int64_t color, MPI_Comm newcomm)
+void ms__comm_created(struct ms__comm *parent, uint64_t ordinal, int64_t color,
+                      MPI_Comm newcomm)
 {
     struct ms__comm *c;
 

@@ -101,8 +101,8 @@ static void deliver_queued(struct ms__held *h, struct ms__qmsg *q,
     int rc, n = 0;
 
     ms__queue_unlink(h->c, q, prev);
-    rc = PMPI_Recv(h->buf, h->count, h->dt, 0, q->selftag, ms.qcomm,
-                   &h->status);
+    rc =
+        PMPI_Recv(h->buf, h->count, h->dt, 0, q->selftag, ms.qcomm, &h->status);
     h->status.MPI_SOURCE = q->source;
     h->status.MPI_TAG = q->tag;
     h->status.MPI_ERROR = rc;
@@ -122,8 +122,7 @@ static void deliver_message(struct ms__held *h, MPI_Message *msg)
 {
     int n = 0;
 
-    h->status.MPI_ERROR = PMPI_Mrecv(h->buf, h->count, h->dt, msg,
-                                     &h->status);
+    h->status.MPI_ERROR = PMPI_Mrecv(h->buf, h->count, h->dt, msg, &h->status);
     if (h->status.MPI_ERROR == MPI_SUCCESS)
         PMPI_Get_count(&h->status, h->dt, &n);
     ms__matched(h->c, &h->status, h->buf, n == MPI_UNDEFINED ? 0 : n, h->dt);
@@ -216,8 +215,12 @@ static void idle(void)
 int ms__slow_recv(void *buf, int count, MPI_Datatype dt, int source, int tag,
                   struct ms__comm *c, MPI_Status *st)
 {
-    struct ms__held h = {.buf = buf, .count = count, .dt = dt,
-                         .source = source, .tag = tag, .c = c};
+    struct ms__held h = {.buf = buf,
+                         .count = count,
+                         .dt = dt,
+                         .source = source,
+                         .tag = tag,
+                         .c = c};
 
     held_append(&h);
     for (;;) {
@@ -267,8 +270,12 @@ int ms__slow_irecv(void *buf, int count, MPI_Datatype dt, int source, int tag,
 
     if (!h)
         return MPI_ERR_NO_MEM;
-    *h = (struct ms__held){.buf = buf, .count = count, .dt = dt,
-                           .source = source, .tag = tag, .c = c};
+    *h = (struct ms__held){.buf = buf,
+                           .count = count,
+                           .dt = dt,
+                           .source = source,
+                           .tag = tag,
+                           .c = c};
     rc = PMPI_Grequest_start(greq_query, greq_free, greq_cancel, h, req);
     if (rc != MPI_SUCCESS) {
         free(h);
@@ -289,8 +296,12 @@ int ms__slow_start_precv(struct ms__req *r)
 
     if (!h)
         return MPI_ERR_NO_MEM;
-    *h = (struct ms__held){.buf = r->buf, .count = r->count, .dt = r->dt,
-                           .source = r->peer, .tag = r->tag, .c = r->c};
+    *h = (struct ms__held){.buf = r->buf,
+                           .count = r->count,
+                           .dt = r->dt,
+                           .source = r->peer,
+                           .tag = r->tag,
+                           .c = r->c};
     r->held = h;
     r->active = 1;
     ms.npending++;
@@ -433,8 +444,11 @@ int ms__slow_mprobe(int source, int tag, struct ms__comm *c, int blocking,
     m = calloc(1, sizeof *m);
     if (!m)
         return MPI_ERR_NO_MEM;
-    *m = (struct ms__mmsg){.handle = *msg, .c = c, .source = st->MPI_SOURCE,
-                           .tag = st->MPI_TAG, .q = q};
+    *m = (struct ms__mmsg){.handle = *msg,
+                           .c = c,
+                           .source = st->MPI_SOURCE,
+                           .tag = st->MPI_TAG,
+                           .q = q};
     /* Matched now: counted now, unless a drain counted it already. */
     if (!q || !q->counted)
         m->pos = ms__count_recv(c, st->MPI_SOURCE, st->MPI_TAG);

@@ -56,10 +56,10 @@ struct ms__comm {
     uint64_t id, parent, ordinal;
     int64_t color;
     int size, rank;
-    int inter;             /* intercommunicator: not supported */
-    int *world;            /* [size]: world rank of each member */
-    uint64_t ncreate;      /* communicator-creation calls made on it */
-    uint64_t ncoll;        /* collectives started on it */
+    int inter;                      /* intercommunicator: not supported */
+    int *world;                     /* [size]: world rank of each member */
+    uint64_t ncreate;               /* communicator-creation calls made on it */
+    uint64_t ncoll;                 /* collectives started on it */
     struct ms__stream *sent, *recv; /* [size] */
     struct ms__qmsg *qhead, *qtail; /* queued messages, in arrival order */
     struct ms__comm *next;          /* list of live communicators */
@@ -72,8 +72,8 @@ static inline struct ms__comm *ms__comm_get(MPI_Comm comm);
 
 /* Register a communicator the application created on `parent` with the
  * call's ordinal and colour.  newcomm may be MPI_COMM_NULL (nothing to do). */
-void ms__comm_created(struct ms__comm *parent, uint64_t ordinal,
-                      int64_t color, MPI_Comm newcomm);
+void ms__comm_created(struct ms__comm *parent, uint64_t ordinal, int64_t color,
+                      MPI_Comm newcomm);
 void ms__comm_freed(MPI_Comm comm);
 int ms__comm_init(void);
 void ms__comm_fini(void);
@@ -84,12 +84,12 @@ void ms__comm_fini(void);
  * truncation, matched probes) is a real MPI receive. */
 struct ms__qmsg {
     struct ms__qmsg *next;
-    int source, tag;     /* the original envelope */
-    int selftag;         /* its tag on ms.qcomm */
-    int counted;         /* already counted as received (drained) */
+    int source, tag; /* the original envelope */
+    int selftag;     /* its tag on ms.qcomm */
+    int counted;     /* already counted as received (drained) */
     uint64_t nbytes;
     void *data;
-    MPI_Request sreq;    /* the self-send */
+    MPI_Request sreq; /* the self-send */
 };
 
 int ms__queue_push(struct ms__comm *c, int source, int tag, const void *data,
@@ -128,12 +128,12 @@ struct ms__held {
 };
 
 struct ms__req {
-    MPI_Request handle;  /* the application's handle */
+    MPI_Request handle; /* the application's handle */
     int kind;
-    int active;          /* persistent: started and not yet completed */
+    int active; /* persistent: started and not yet completed */
     struct ms__comm *c;
-    int peer, tag;       /* persistent: destination or source pattern */
-    void *buf;           /* persistent receive: for the slow path */
+    int peer, tag; /* persistent: destination or source pattern */
+    void *buf;     /* persistent receive: for the slow path */
     int count;
     MPI_Datatype dt;
     struct ms__held *held; /* MS_REQ_HELD, or a held persistent start */
@@ -141,9 +141,9 @@ struct ms__req {
     MPI_Comm *newcomm;     /* MPI_Comm_idup: register when complete */
     struct ms__comm *parent;
     uint64_t ordinal;
-    struct ms__req *next;  /* free list / zombie list */
-    int refs;              /* application handles sharing this entry */
-    int cancel;            /* MPI_Cancel was called on it */
+    struct ms__req *next; /* free list / zombie list */
+    int refs;             /* application handles sharing this entry */
+    int cancel;           /* MPI_Cancel was called on it */
 };
 
 struct ms__req *ms__req_new(MPI_Request handle, int kind, struct ms__comm *c);
@@ -159,20 +159,20 @@ void ms__req_finish(struct ms__req *r, MPI_Status *st);
 struct ms__mmsg {
     MPI_Message handle;
     struct ms__comm *c;
-    int source, tag;       /* envelope to report */
-    struct ms__qmsg *q;    /* served from the queue, or NULL */
-    uint64_t pos;          /* position in its stream */
+    int source, tag;    /* envelope to report */
+    struct ms__qmsg *q; /* served from the queue, or NULL */
+    uint64_t pos;       /* position in its stream */
 };
 
 /* ---- global state ---- */
 
 struct ms__state {
-    int slow;             /* take the slow path in every receive/wait */
+    int slow; /* take the slow path in every receive/wait */
     int initialized, finalized;
     int world_rank, world_size;
-    MPI_Comm last_comm;   /* one-entry cache for ms__comm_get */
+    MPI_Comm last_comm; /* one-entry cache for ms__comm_get */
     struct ms__comm *last_c;
-    struct ms__hmap comms;    /* handle -> ms__comm */
+    struct ms__hmap comms; /* handle -> ms__comm */
     struct ms__comm *comm_list;
     struct ms__comm *world, *self;
     struct ms__hmap reqs;     /* handle -> ms__req */
@@ -185,17 +185,17 @@ struct ms__state {
     long nheld;
     long nqueued;
     int next_selftag, tag_ub;
-    MPI_Comm qcomm;           /* private dup of MPI_COMM_SELF */
-    MPI_Comm ctl;             /* private dup of MPI_COMM_WORLD */
-    MPI_Status *scratch;      /* statuses when the application ignores them */
+    MPI_Comm qcomm;      /* private dup of MPI_COMM_SELF */
+    MPI_Comm ctl;        /* private dup of MPI_COMM_WORLD */
+    MPI_Status *scratch; /* statuses when the application ignores them */
     int nscratch;
-    unsigned unsupported;     /* MS_UNSUP_* bits seen */
-    int active;               /* a snapshot is in progress (core) */
-    int window;               /* this rank records channel state (core) */
+    unsigned unsupported; /* MS_UNSUP_* bits seen */
+    int active;           /* a snapshot is in progress (core) */
+    int window;           /* this rank records channel state (core) */
     int thread_level;
-    int busy;                 /* inside the library: nested MPI_* go to PMPI */
-    int trace;                /* MPISNAP_TRACE: record events */
-    int hot_off;              /* slow || trace: skip the inline fast paths */
+    int busy;    /* inside the library: nested MPI_* go to PMPI */
+    int trace;   /* MPISNAP_TRACE: record events */
+    int hot_off; /* slow || trace: skip the inline fast paths */
 };
 extern struct ms__state ms;
 
@@ -306,8 +306,8 @@ static inline void ms__count_send(struct ms__comm *c, int dest, int tag)
 }
 
 /* Count a message the application or library matched with status st. */
-void ms__matched(struct ms__comm *c, MPI_Status *st, const void *buf,
-                 int count, MPI_Datatype dt);
+void ms__matched(struct ms__comm *c, MPI_Status *st, const void *buf, int count,
+                 MPI_Datatype dt);
 
 /* Core hooks the layer calls (core/). */
 int ms__core_init(void);

@@ -23,8 +23,8 @@ struct ms__req *ms__req_new(MPI_Request handle, int kind, struct ms__comm *c)
         ms.req_free = r->next;
     else if (!(r = malloc(sizeof *r)))
         goto oom;
-    *r = (struct ms__req){.handle = handle, .kind = kind, .c = c,
-                          .active = 1, .refs = 1};
+    *r = (struct ms__req){
+        .handle = handle, .kind = kind, .c = c, .active = 1, .refs = 1};
     if (ms__hmap_put(&ms.reqs, MS_KEY(handle), r) < 0)
         goto oom;
     ms.npending++;
@@ -73,7 +73,7 @@ void ms__req_completed(struct ms__req *r, MPI_Status *st)
         return;
     }
     if (r->kind == MS_REQ_OTHER || r->kind == MS_REQ_HELD)
-        return; /* held receives were counted when the library matched */
+        return;    /* held receives were counted when the library matched */
     if (r->held) { /* persistent receive matched by the library */
         r->held = NULL;
         return;
@@ -91,8 +91,8 @@ void ms__req_completed(struct ms__req *r, MPI_Status *st)
     }
 }
 
-void ms__matched(struct ms__comm *c, MPI_Status *st, const void *buf,
-                 int count, MPI_Datatype dt)
+void ms__matched(struct ms__comm *c, MPI_Status *st, const void *buf, int count,
+                 MPI_Datatype dt)
 {
     uint64_t pos;
 

@@ -91,8 +91,7 @@ int mpisnap_test_balance(void)
                         "unbalanced stream comm %016llx %d->%d tag %d: sent "
                         "%llu, received %llu\n",
                         (unsigned long long)sent[i].comm_id, sent[i].from,
-                        sent[i].to, sent[i].tag,
-                        (unsigned long long)sent[i].n,
+                        sent[i].to, sent[i].tag, (unsigned long long)sent[i].n,
                         (unsigned long long)lookup(recv, nr, &sent[i]));
                 bad++;
             }
@@ -102,8 +101,7 @@ int mpisnap_test_balance(void)
                         "unbalanced stream comm %016llx %d->%d tag %d: sent "
                         "0, received %llu\n",
                         (unsigned long long)recv[i].comm_id, recv[i].from,
-                        recv[i].to, recv[i].tag,
-                        (unsigned long long)recv[i].n);
+                        recv[i].to, recv[i].tag, (unsigned long long)recv[i].n);
                 bad++;
             }
     }
@@ -113,8 +111,7 @@ int mpisnap_test_balance(void)
     return total;
 }
 
-unsigned long long mpisnap_test_count(MPI_Comm comm, int peer, int tag,
-                                      int dir)
+unsigned long long mpisnap_test_count(MPI_Comm comm, int peer, int tag, int dir)
 {
     struct ms__comm *c = ms__comm_get(comm);
     struct ms__stream *s;

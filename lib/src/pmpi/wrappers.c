@@ -33,7 +33,7 @@ static inline struct ms__comm *count_send(MPI_Comm comm, int dest, int tag)
         if (!ms.slow)                                                          \
             return PMPI_##NAME(buf, count, dt, dest, tag, comm);               \
         rc = PMPI_##INAME(buf, count, dt, dest, tag, comm, &r);                \
-        return rc == MPI_SUCCESS ? ms__wait_own(&r) : rc;                          \
+        return rc == MPI_SUCCESS ? ms__wait_own(&r) : rc;                      \
     }                                                                          \
     int MPI_##NAME(const void *buf, int count, MPI_Datatype dt, int dest,      \
                    int tag, MPI_Comm comm)                                     \
@@ -72,7 +72,8 @@ SEND_BLOCKING(X)
 SEND_NONBLOCKING(X)
 #undef X
 
-#define SEND_PERSISTENT(X) X(Send_init) X(Bsend_init) X(Ssend_init) X(Rsend_init)
+#define SEND_PERSISTENT(X)                                                     \
+    X(Send_init) X(Bsend_init) X(Ssend_init) X(Rsend_init)
 
 #define X(NAME)                                                                \
     int MPI_##NAME(const void *buf, int count, MPI_Datatype dt, int dest,      \
@@ -195,7 +196,7 @@ COLL_BLOCKING(X)
 
 /* Nonblocking collectives: the same prototypes plus a request. */
 #define COLL_NONBLOCKING(X)                                                    \
-    X(Ibarrier, (MPI_Comm comm, MPI_Request *req), (comm, req))                \
+    X(Ibarrier, (MPI_Comm comm, MPI_Request * req), (comm, req))               \
     X(Ibcast,                                                                  \
       (void *b, int n, MPI_Datatype t, int root, MPI_Comm comm,                \
        MPI_Request *req),                                                      \
@@ -231,8 +232,8 @@ COLL_BLOCKING(X)
       (sb, sn, st, rb, rn, rt, comm, req))                                     \
     X(Ialltoallv,                                                              \
       (const void *sb, const int *sn, const int *sd, MPI_Datatype st,          \
-       void *rb, const int *rn, const int *rd, MPI_Datatype rt,                \
-       MPI_Comm comm, MPI_Request *req),                                       \
+       void *rb, const int *rn, const int *rd, MPI_Datatype rt, MPI_Comm comm, \
+       MPI_Request *req),                                                      \
       (sb, sn, sd, st, rb, rn, rd, rt, comm, req))                             \
     X(Ialltoallw,                                                              \
       (const void *sb, const int *sn, const int *sd, const MPI_Datatype *st,   \
@@ -277,8 +278,8 @@ COLL_BLOCKING(X)
       (sb, sn, st, rb, rn, rt, comm, req))                                     \
     X(Ineighbor_alltoallv,                                                     \
       (const void *sb, const int *sn, const int *sd, MPI_Datatype st,          \
-       void *rb, const int *rn, const int *rd, MPI_Datatype rt,                \
-       MPI_Comm comm, MPI_Request *req),                                       \
+       void *rb, const int *rn, const int *rd, MPI_Datatype rt, MPI_Comm comm, \
+       MPI_Request *req),                                                      \
       (sb, sn, sd, st, rb, rn, rd, rt, comm, req))                             \
     X(Ineighbor_alltoallw,                                                     \
       (const void *sb, const int *sn, const MPI_Aint *sd,                      \
@@ -315,7 +316,7 @@ COLL_NONBLOCKING(X)
       (MPI_Aint size, int du, MPI_Info info, MPI_Comm comm, void *b,           \
        MPI_Win *win),                                                          \
       (size, du, info, comm, b, win), MS_UNSUP_RMA)                            \
-    X(Win_create_dynamic, (MPI_Info info, MPI_Comm comm, MPI_Win *win),        \
+    X(Win_create_dynamic, (MPI_Info info, MPI_Comm comm, MPI_Win * win),       \
       (info, comm, win), MS_UNSUP_RMA)                                         \
     X(Comm_spawn,                                                              \
       (const char *cmd, char *argv[], int maxp, MPI_Info info, int root,       \

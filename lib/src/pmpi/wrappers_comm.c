@@ -7,15 +7,15 @@
 
 /* X(name, (prototype), (arguments), colour, new communicator) */
 #define COMM_CREATE(X)                                                         \
-    X(Comm_dup, (MPI_Comm comm, MPI_Comm *nc), (comm, nc), 0, nc)              \
-    X(Comm_dup_with_info, (MPI_Comm comm, MPI_Info info, MPI_Comm *nc),        \
+    X(Comm_dup, (MPI_Comm comm, MPI_Comm * nc), (comm, nc), 0, nc)             \
+    X(Comm_dup_with_info, (MPI_Comm comm, MPI_Info info, MPI_Comm * nc),       \
       (comm, info, nc), 0, nc)                                                 \
     X(Comm_split, (MPI_Comm comm, int color, int key, MPI_Comm *nc),           \
       (comm, color, key, nc), color, nc)                                       \
     X(Comm_split_type,                                                         \
       (MPI_Comm comm, int type, int key, MPI_Info info, MPI_Comm *nc),         \
       (comm, type, key, info, nc), type, nc)                                   \
-    X(Comm_create, (MPI_Comm comm, MPI_Group g, MPI_Comm *nc), (comm, g, nc),  \
+    X(Comm_create, (MPI_Comm comm, MPI_Group g, MPI_Comm * nc), (comm, g, nc), \
       0, nc)                                                                   \
     X(Cart_create,                                                             \
       (MPI_Comm comm, int nd, const int dims[], const int periods[],           \
@@ -33,9 +33,9 @@
        MPI_Comm *nc),                                                          \
       (comm, n, src, deg, dst, w, info, reorder, nc), 0, nc)                   \
     X(Dist_graph_create_adjacent,                                              \
-      (MPI_Comm comm, int indeg, const int src[], const int sw[],              \
-       int outdeg, const int dst[], const int dw[], MPI_Info info,             \
-       int reorder, MPI_Comm *nc),                                             \
+      (MPI_Comm comm, int indeg, const int src[], const int sw[], int outdeg,  \
+       const int dst[], const int dw[], MPI_Info info, int reorder,            \
+       MPI_Comm *nc),                                                          \
       (comm, indeg, src, sw, outdeg, dst, dw, info, reorder, nc), 0, nc)       \
     X(Intercomm_merge, (MPI_Comm comm, int high, MPI_Comm *nc),                \
       (comm, high, nc), 0, nc)

@@ -82,8 +82,8 @@ int MPI_File_close(MPI_File *fh)
     X(File_write_at_all_begin,                                                 \
       (MPI_File fh, MPI_Offset o, const void *b, int n, MPI_Datatype t),       \
       (fh, o, b, n, t))                                                        \
-    X(File_read_ordered_begin,                                                 \
-      (MPI_File fh, void *b, int n, MPI_Datatype t), (fh, b, n, t))            \
+    X(File_read_ordered_begin, (MPI_File fh, void *b, int n, MPI_Datatype t),  \
+      (fh, b, n, t))                                                           \
     X(File_write_ordered_begin,                                                \
       (MPI_File fh, const void *b, int n, MPI_Datatype t), (fh, b, n, t))
 

@@ -63,8 +63,8 @@ int MPI_Irecv(void *buf, int count, MPI_Datatype dt, int source, int tag,
 }
 
 int MPI_Sendrecv(const void *sbuf, int scount, MPI_Datatype sdt, int dest,
-                 int stag, void *rbuf, int rcount, MPI_Datatype rdt,
-                 int source, int rtag, MPI_Comm comm, MPI_Status *status)
+                 int stag, void *rbuf, int rcount, MPI_Datatype rdt, int source,
+                 int rtag, MPI_Comm comm, MPI_Status *status)
 {
     struct ms__comm *c = ms__comm_get(comm);
     MPI_Status tmp, *st = status == MPI_STATUS_IGNORE ? &tmp : status;
@@ -80,8 +80,8 @@ int MPI_Sendrecv(const void *sbuf, int scount, MPI_Datatype sdt, int dest,
         ms__wait_own(&sreq);
         return rc;
     }
-    rc = PMPI_Sendrecv(sbuf, scount, sdt, dest, stag, rbuf, rcount, rdt,
-                       source, rtag, comm, st);
+    rc = PMPI_Sendrecv(sbuf, scount, sdt, dest, stag, rbuf, rcount, rdt, source,
+                       rtag, comm, st);
     if ((unsigned)st->MPI_SOURCE < (unsigned)c->size)
         ms__count_recv(c, st->MPI_SOURCE, st->MPI_TAG);
     return rc;
@@ -190,8 +190,7 @@ int MPI_Iprobe(int source, int tag, MPI_Comm comm, int *flag,
 }
 
 /* A message matched by a probe counts as received now. */
-static void track_message(struct ms__comm *c, MPI_Message msg,
-                          MPI_Status *st)
+static void track_message(struct ms__comm *c, MPI_Message msg, MPI_Status *st)
 {
     struct ms__mmsg *m;
 
@@ -202,8 +201,8 @@ static void track_message(struct ms__comm *c, MPI_Message msg,
         MS_ERROR("out of memory tracking a matched message: aborting job");
         PMPI_Abort(MPI_COMM_WORLD, 1);
     }
-    *m = (struct ms__mmsg){.handle = msg, .c = c, .source = st->MPI_SOURCE,
-                           .tag = st->MPI_TAG};
+    *m = (struct ms__mmsg){
+        .handle = msg, .c = c, .source = st->MPI_SOURCE, .tag = st->MPI_TAG};
     m->pos = ms__count_recv(c, st->MPI_SOURCE, st->MPI_TAG);
     ms.nmsgs++;
 }
@@ -223,8 +222,8 @@ int MPI_Mprobe(int source, int tag, MPI_Comm comm, MPI_Message *msg,
     return rc;
 }
 
-int MPI_Improbe(int source, int tag, MPI_Comm comm, int *flag,
-                MPI_Message *msg, MPI_Status *status)
+int MPI_Improbe(int source, int tag, MPI_Comm comm, int *flag, MPI_Message *msg,
+                MPI_Status *status)
 {
     struct ms__comm *c = ms__comm_get(comm);
     MPI_Status tmp, *st = status == MPI_STATUS_IGNORE ? &tmp : status;

@@ -10,22 +10,38 @@
 /* Element types of a protected region.  MS_T_BYTES: opaque bytes. */
 enum ms__etype {
     MS_T_BYTES = 0,
-    MS_T_CHAR, MS_T_SCHAR, MS_T_UCHAR,
-    MS_T_SHORT, MS_T_USHORT, MS_T_INT, MS_T_UINT,
-    MS_T_LONG, MS_T_ULONG, MS_T_LLONG, MS_T_ULLONG,
-    MS_T_FLOAT, MS_T_DOUBLE, MS_T_LDOUBLE,
-    MS_T_INT8, MS_T_INT16, MS_T_INT32, MS_T_INT64,
-    MS_T_UINT8, MS_T_UINT16, MS_T_UINT32, MS_T_UINT64,
+    MS_T_CHAR,
+    MS_T_SCHAR,
+    MS_T_UCHAR,
+    MS_T_SHORT,
+    MS_T_USHORT,
+    MS_T_INT,
+    MS_T_UINT,
+    MS_T_LONG,
+    MS_T_ULONG,
+    MS_T_LLONG,
+    MS_T_ULLONG,
+    MS_T_FLOAT,
+    MS_T_DOUBLE,
+    MS_T_LDOUBLE,
+    MS_T_INT8,
+    MS_T_INT16,
+    MS_T_INT32,
+    MS_T_INT64,
+    MS_T_UINT8,
+    MS_T_UINT16,
+    MS_T_UINT32,
+    MS_T_UINT64,
     MS_T_COUNT_
 };
 const char *ms__etype_name(int etype); /* "double", "bytes", ... */
 
 struct ms__region {
     char name[64];
-    void *base;      /* application memory */
-    uint64_t count;  /* elements of etype (bytes for MS_T_BYTES) */
+    void *base;     /* application memory */
+    uint64_t count; /* elements of etype (bytes for MS_T_BYTES) */
     int etype;
-    uint64_t bytes;  /* count * element size */
+    uint64_t bytes; /* count * element size */
 };
 
 /* One message in flight across the cut (channel state). */
@@ -33,8 +49,8 @@ struct ms__msg {
     uint64_t comm_id; /* stable communicator id */
     int32_t source;   /* rank in that communicator */
     int32_t tag;
-    uint64_t pos;     /* position in its (comm, source, tag) stream, from 1 */
-    uint64_t nbytes;  /* packed bytes */
+    uint64_t pos;    /* position in its (comm, source, tag) stream, from 1 */
+    uint64_t nbytes; /* packed bytes */
     unsigned char *data;
 };
 
@@ -42,9 +58,9 @@ struct ms__msg {
 struct ms__commrec {
     uint64_t id, parent, ordinal;
     int64_t color;
-    uint64_t ncoll;   /* collectives started on it before the cut */
+    uint64_t ncoll; /* collectives started on it before the cut */
     int32_t size;
-    int32_t *world;   /* [size]: world rank of each member */
+    int32_t *world; /* [size]: world rank of each member */
 };
 
 /* A cumulative stream counter at the cut.  dir 0: sent to peer, 1: received
@@ -66,9 +82,9 @@ enum ms__ev_kind {
     MS_EV_MARKER_RECV = 5  /* marker received from peer */
 };
 struct ms__trace_ev {
-    double t;         /* seconds since the epoch (CLOCK_REALTIME) */
+    double t; /* seconds since the epoch (CLOCK_REALTIME) */
     int32_t kind;
-    int32_t peer;     /* world rank of the other side (-1 none) */
+    int32_t peer; /* world rank of the other side (-1 none) */
     int32_t tag;
     int32_t pad;
     uint64_t comm_id;
@@ -79,8 +95,8 @@ struct ms__trace_ev {
 struct ms__rankdata {
     int32_t rank, nranks;
     uint64_t snap_id;
-    uint64_t point;        /* safe-point index P */
-    double time;           /* seconds since the epoch when recorded */
+    uint64_t point; /* safe-point index P */
+    double time;    /* seconds since the epoch when recorded */
     size_t nregions;
     struct ms__region *regions;
     size_t nmsgs;
@@ -89,8 +105,8 @@ struct ms__rankdata {
     struct ms__commrec *comms;
     size_t ncounters;
     struct ms__counter *counters;
-    size_t ntrace;                /* 0: no /trace dataset */
-    struct ms__trace_ev *trace;   /* oldest first */
+    size_t ntrace;              /* 0: no /trace dataset */
+    struct ms__trace_ev *trace; /* oldest first */
 };
 
 /* index.h5, written by rank 0 once every rank is done. */
@@ -100,9 +116,9 @@ struct ms__index {
     uint64_t point;
     double t_start, t_end;
     char app[256];
-    uint64_t *checksums;   /* [nranks]: checksum of each rank file */
-    uint64_t bytes;        /* total bytes of all rank files */
-    uint64_t nmsgs;        /* messages in flight, all ranks */
+    uint64_t *checksums; /* [nranks]: checksum of each rank file */
+    uint64_t bytes;      /* total bytes of all rank files */
+    uint64_t nmsgs;      /* messages in flight, all ranks */
 };
 
 /* Directory names: <root>/snap-000007 and <root>/snap-000007.partial. */
@@ -163,9 +179,9 @@ int ms__store_file_checksum(const char *path, uint64_t *checksum,
  * ms__store_free_rankdata, also after an error.  errbuf gets one line
  * (may be NULL). */
 int ms__store_read_rank(const char *root, uint64_t id, int rank,
-                        uint64_t expect_checksum,
-                        const struct ms__region *want, size_t nwant,
-                        struct ms__rankdata *out, char *errbuf, size_t errlen);
+                        uint64_t expect_checksum, const struct ms__region *want,
+                        size_t nwant, struct ms__rankdata *out, char *errbuf,
+                        size_t errlen);
 
 /* Diagnostics (the command-line tool): read the rank file at path as
  * ms__store_read_rank does, but without the index: no checksum is compared

@@ -27,8 +27,8 @@ static int bad(char *errbuf, size_t errlen, const char *var, const char *val,
     return MPISNAP_EINVAL;
 }
 
-static int get_ll(const char *var, long long min, long long *out,
-                  char *errbuf, size_t errlen)
+static int get_ll(const char *var, long long min, long long *out, char *errbuf,
+                  size_t errlen)
 {
     const char *v = getenv(var);
     char *end;
@@ -67,8 +67,8 @@ static int get_seconds(const char *var, double *out, char *errbuf,
 int ms__config_load(char *errbuf, size_t errlen)
 {
     static const char *const levels[] = {"error", "warn", "info", "debug"};
-    struct ms__config c = {.restart = MS_RESTART_AUTO, .keep = 2,
-                           .timeout = 60};
+    struct ms__config c = {
+        .restart = MS_RESTART_AUTO, .keep = 2, .timeout = 60};
     const char *v;
     long long x;
     int ret, i;
@@ -101,11 +101,10 @@ int ms__config_load(char *errbuf, size_t errlen)
     c.keep = (int)x;
     if ((ret = get_ll("MPISNAP_EVERY", 0, &c.every, errbuf, errlen)) < 0)
         return ret;
-    if ((ret = get_seconds("MPISNAP_INTERVAL", &c.interval, errbuf,
-                           errlen)) < 0)
-        return ret;
-    if ((ret = get_seconds("MPISNAP_TIMEOUT", &c.timeout, errbuf, errlen)) <
+    if ((ret = get_seconds("MPISNAP_INTERVAL", &c.interval, errbuf, errlen)) <
         0)
+        return ret;
+    if ((ret = get_seconds("MPISNAP_TIMEOUT", &c.timeout, errbuf, errlen)) < 0)
         return ret;
     if (c.timeout == 0)
         return bad(errbuf, errlen, "MPISNAP_TIMEOUT", getenv("MPISNAP_TIMEOUT"),

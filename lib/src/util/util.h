@@ -49,15 +49,15 @@ void ms__log(int level, const char *fmt, ...)
 /* ---- configuration from the environment, read at MPI_Init ---- */
 enum { MS_RESTART_AUTO = -1, MS_RESTART_NEVER = -2 };
 struct ms__config {
-    char dir[PATH_MAX];    /* MPISNAP_DIR */
-    long long restart;     /* MPISNAP_RESTART: id, or MS_RESTART_* */
-    int keep;              /* MPISNAP_KEEP */
-    double interval;       /* MPISNAP_INTERVAL seconds, 0 off */
-    long long every;       /* MPISNAP_EVERY safe points, 0 off */
-    double timeout;        /* MPISNAP_TIMEOUT seconds */
-    int libmatch;          /* MPISNAP_TEST_LIBMATCH: library matching always */
-    int kill_rank;         /* MPISNAP_TEST_KILL_IN_WRITE=rank:id (fault */
-    long long kill_id;     /* tests): SIGKILL there while writing */
+    char dir[PATH_MAX]; /* MPISNAP_DIR */
+    long long restart;  /* MPISNAP_RESTART: id, or MS_RESTART_* */
+    int keep;           /* MPISNAP_KEEP */
+    double interval;    /* MPISNAP_INTERVAL seconds, 0 off */
+    long long every;    /* MPISNAP_EVERY safe points, 0 off */
+    double timeout;     /* MPISNAP_TIMEOUT seconds */
+    int libmatch;       /* MPISNAP_TEST_LIBMATCH: library matching always */
+    int kill_rank;      /* MPISNAP_TEST_KILL_IN_WRITE=rank:id (fault */
+    long long kill_id;  /* tests): SIGKILL there while writing */
 };
 extern struct ms__config ms__cfg;
 /* Parse the environment; on a bad value fill errbuf and return <0. */
