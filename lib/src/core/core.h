@@ -30,12 +30,13 @@ struct ms__core {
     uint64_t skip_point; /* restored at this point: record nothing there */
     int64_t next_id;     /* id of the next snapshot */
     int64_t last_committed;
-    uint64_t margin; /* D: P = max(q) + D */
-    int want;        /* rank 0: a snapshot was requested */
-    int want_stop;   /* rank 0: stop once the next one commits */
-    int stop_armed;  /* MPISNAP_EVERY: the next one is a stop one */
-    int stop;        /* return MPISNAP_STOP from mpisnap_point */
-    double last_end; /* rank 0: when the last snapshot ended */
+    uint64_t margin;   /* D: P = max(q) + D */
+    int want;          /* rank 0: a snapshot was requested */
+    int want_stop;     /* rank 0: stop once the next one commits */
+    int want_stop_now; /* rank 0: ... and take that one at once */
+    int stop_armed;    /* MPISNAP_EVERY: the next one is a stop one */
+    int stop;          /* return MPISNAP_STOP from mpisnap_point */
+    double last_end;   /* rank 0: when the last snapshot ended */
     long attempts, missed_count;
 };
 extern struct ms__core ms__core;

@@ -861,13 +861,15 @@ static void finish(void)
             ms__core.stop = 1;
             ms__core.stop_armed = 0;
             if (ms.world_rank == 0) {
-                ms__core.want_stop = 0;
+                ms__core.want_stop = ms__core.want_stop_now = 0;
                 MS_NOTE("stopping: every rank's mpisnap_point() returns "
                         "MPISNAP_STOP");
             }
         }
+        /* A stop asked for while a plain snapshot ran still needs its own
+         * snapshot (the stop flag travels in START). */
         if (ms.world_rank == 0)
-            ms__core.want = 0;
+            ms__core.want = ms__core.want_stop && ms__core.want_stop_now;
     } else if (S.recorded) {
         /* Why this rank's communicators disagreed, if they did. */
         for (i = 0; i < S.ncomms; i++) {
@@ -1274,8 +1276,10 @@ void ms__core_want(int what)
         else
             ms__core.want = 1;
     }
-    if (what & MS_WANT_STOP)
+    if (what & MS_WANT_STOP) {
         ms__core.want_stop = 1;
+        ms__core.want_stop_now |= (what & MS_WANT_SNAPSHOT) != 0;
+    }
 }
 
 int ms__core_request(void)
