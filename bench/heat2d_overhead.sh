@@ -58,8 +58,8 @@ OPTIONS
     --interval S       MPISNAP_INTERVAL (default $interval; 0 to skip)
     --request-every K  heat2d --snapshot-every K (default $request_every;
                        0 to skip)
-    --heat2d PATH      the heat2d binary (default: build-sbench/apps/heat2d,
-                       build/apps/heat2d under the repository)
+    --heat2d PATH      the heat2d binary (default: build/apps/heat2d,
+                       else build-sbench/apps/heat2d)
     --workdir DIR      where snapshots and logs go (default: a new
                        directory under \${TMPDIR:-/tmp}, removed at the end)
     --keep-files       keep the work directory (logs of every run)
@@ -92,7 +92,7 @@ while [ $# -gt 0 ]; do
 done
 
 if [ -z "$heat2d" ]; then
-  for cand in "$repo/build-sbench/apps/heat2d" "$repo/build/apps/heat2d"; do
+  for cand in "$repo/build/apps/heat2d" "$repo/build-sbench/apps/heat2d"; do
     if [ -x "$cand" ]; then heat2d=$cand; break; fi
   done
 fi
