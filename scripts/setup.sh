@@ -23,9 +23,10 @@
 #   MPIEXEC_PREFLAGS   use these mpiexec flags instead of the detected ones
 #   MPISNAP_BUILD_DIR  build directory (default: build)
 
+# openssh-client: Open MPI's launcher looks for ssh even for local ranks.
 MPISNAP_APT_PACKAGES=(openmpi-bin libopenmpi-dev libhdf5-openmpi-dev
     hdf5-tools cmake make gcc pkg-config python3 python3-h5py
-    slurm-wlm munge)
+    openssh-client slurm-wlm munge)
 MPISNAP_CMAKE_MIN=3.25
 
 mpisnap__say() {
