@@ -409,8 +409,7 @@ static int write_chunks(hid_t ds, uint64_t n, size_t elsize, hsize_t chunk,
         c[cbytes + 1] = (unsigned char)(f >> 8);
         c[cbytes + 2] = (unsigned char)(f >> 16);
         c[cbytes + 3] = (unsigned char)(f >> 24);
-        MS_SCHECK(H5Dwrite_chunk(ds, H5P_DEFAULT, 0, &off, cbytes + 4, c) >=
-                      0,
+        MS_SCHECK(H5Dwrite_chunk(ds, H5P_DEFAULT, 0, &off, cbytes + 4, c) >= 0,
                   MPISNAP_EIO, MS_SRC_H5, "write dataset %s", name);
     }
 out:
