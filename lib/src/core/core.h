@@ -37,7 +37,6 @@ struct ms__core {
     int stop_armed;    /* MPISNAP_EVERY: the next one is a stop one */
     int stop;          /* return MPISNAP_STOP from mpisnap_point */
     double last_end;   /* rank 0: when the last snapshot ended */
-    long attempts, missed_count;
 };
 extern struct ms__core ms__core;
 

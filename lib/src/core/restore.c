@@ -91,9 +91,7 @@ static int candidates(uint64_t *ids, int *n)
 
     *n = 0;
     if (ms.world_rank == 0) {
-        ms.busy++;
         rc = ms__store_scan(ms__cfg.dir, 0, &all, &nall, &highest);
-        ms.busy--;
         if (rc < 0) {
             MS_ERROR("cannot read %s: %s", ms__cfg.dir, ms__store_lasterr());
             *n = -1;
@@ -136,7 +134,6 @@ int ms__core_restore(void)
         memset(&d, 0, sizeof d);
         memset(&ix, 0, sizeof ix);
         err[0] = '\0';
-        ms.busy++;
         rc = ms__store_read_index(ms__cfg.dir, ids[i], &ix);
         if (rc < 0)
             snprintf(err, sizeof err, "index: %s", ms__store_lasterr());
@@ -150,7 +147,6 @@ int ms__core_restore(void)
             rc = ms__store_read_rank(ms__cfg.dir, ids[i], ms.world_rank,
                                      ix.checksums[ms.world_rank], ms__regions,
                                      ms__nregions, &d, err, sizeof err);
-        ms.busy--;
         free(ix.checksums);
         if (rc < 0)
             MS_ERROR("snapshot %llu: %s", (unsigned long long)ids[i], err);

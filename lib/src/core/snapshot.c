@@ -207,7 +207,6 @@ static void begin(int64_t id, int active)
     S.stop_snap = 0;
     if (active)
         go_active();
-    ms__core.attempts++;
     for (p = &early_markers; (e = *p);) {
         if ((int64_t)e->buf[0] == id)
             apply_marker(e->buf, e->n);
@@ -656,12 +655,10 @@ static void write_rank(void)
     d.ncounters = S.ncnt;
     d.counters = S.cnt;
     d.trace = ms__trace_copy(&d.ntrace);
-    ms.busy++;
     rc = ms__store_begin(ms__cfg.dir, (uint64_t)S.id);
     if (rc >= 0)
         rc = ms__store_write_rank(ms__cfg.dir, &d, &S.rec.checksum,
                                   &S.rec.bytes);
-    ms.busy--;
     if (ms__cfg.kill_rank == ms.world_rank && ms__cfg.kill_id == S.id) {
         /* Fault test: die with the snapshot half written. */
         MS_WARN("MPISNAP_TEST_KILL_IN_WRITE: killing rank %d in snapshot %lld",
@@ -781,9 +778,7 @@ static void decide(void)
         ix.bytes += S.all[r].bytes;
         ix.nmsgs += S.all[r].nmsgs;
     }
-    ms.busy++;
     rc = ms__store_commit(ms__cfg.dir, &ix, ms__cfg.keep);
-    ms.busy--;
     if (rc < 0) {
         MS_WARN("snapshot %lld aborted: cannot commit in %s: %s",
                 (long long)S.id, ms__cfg.dir, ms__store_lasterr());
@@ -891,13 +886,10 @@ static void finish(void)
     if (S.outcome[2])
         ms__core.stop_armed = 1; /* the next snapshot is a stop snapshot */
     if (!S.outcome[0] && ms.world_rank == 0) {
-        ms.busy++;
         ms__store_discard(ms__cfg.dir, (uint64_t)S.id); /* if any */
-        ms.busy--;
     }
     if (S.outcome[1]) {
         ms__core.margin *= 2;
-        ms__core.missed_count++;
         MS_INFO("safe-point margin is now %llu",
                 (unsigned long long)ms__core.margin);
     }
@@ -1306,10 +1298,8 @@ int ms__core_init(void)
         PMPI_Abort(MPI_COMM_WORLD, 1);
     }
     if (ms.world_rank == 0) {
-        ms.busy++;
         if (ms__store_scan(ms__cfg.dir, 1, &ids, &nids, &highest) < 0)
             MS_WARN("cannot scan %s: %s", ms__cfg.dir, ms__store_lasterr());
-        ms.busy--;
         free(ids);
         ms__core.last_end = ms__now();
     }

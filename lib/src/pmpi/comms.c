@@ -76,11 +76,14 @@ static void comm_destroy(struct ms__comm *c)
         free(c->sent[i].more);
         free(c->recv[i].more);
     }
+    /* Queued messages nobody received: take each out of ms.qcomm, so its
+     * self-send completes before its buffer is freed. */
     while (c->qhead) {
         struct ms__qmsg *m = c->qhead;
         ms__queue_unlink(c, m, NULL);
-        free(m->data);
-        free(m);
+        PMPI_Recv(m->data, (int)m->nbytes, MPI_PACKED, 0, m->selftag, ms.qcomm,
+                  MPI_STATUS_IGNORE);
+        ms__queue_release(m);
     }
     free(c->sent);
     free(c->recv);

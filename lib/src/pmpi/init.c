@@ -39,10 +39,8 @@ int MPI_Init(int *argc, char ***argv)
 {
     int rc = PMPI_Init(argc, argv);
 
-    if (rc == MPI_SUCCESS) {
-        ms.thread_level = MPI_THREAD_SINGLE;
+    if (rc == MPI_SUCCESS)
         setup();
-    }
     return rc;
 }
 
@@ -51,7 +49,6 @@ int MPI_Init_thread(int *argc, char ***argv, int required, int *provided)
     int rc = PMPI_Init_thread(argc, argv, required, provided);
 
     if (rc == MPI_SUCCESS) {
-        ms.thread_level = *provided;
         setup();
         if (*provided == MPI_THREAD_MULTIPLE)
             ms__unsupported(MS_UNSUP_THREADS, "MPI_Init_thread");

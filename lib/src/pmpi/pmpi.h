@@ -192,10 +192,8 @@ struct ms__state {
     unsigned unsupported; /* MS_UNSUP_* bits seen */
     int active;           /* a snapshot is in progress (core) */
     int window;           /* this rank records channel state (core) */
-    int thread_level;
-    int busy;    /* inside the library: nested MPI_* go to PMPI */
-    int trace;   /* MPISNAP_TRACE: record events */
-    int hot_off; /* slow || trace: skip the inline fast paths */
+    int trace;            /* MPISNAP_TRACE: record events */
+    int hot_off;          /* slow || trace: skip the inline fast paths */
 };
 extern struct ms__state ms;
 

@@ -19,9 +19,7 @@ int MPI_File_open(MPI_Comm comm, const char *name, int amode, MPI_Info info,
     int rc;
 
     c->ncoll++;
-    ms.busy++;
     rc = PMPI_File_open(comm, name, amode, info, fh);
-    ms.busy--;
     if (rc == MPI_SUCCESS)
         ms__hmap_put(&files, MS_KEY(*fh), c);
     return rc;
@@ -33,9 +31,7 @@ int MPI_File_close(MPI_File *fh)
     int rc;
 
     (c ? c : ms.world)->ncoll++;
-    ms.busy++;
     rc = PMPI_File_close(fh);
-    ms.busy--;
     return rc;
 }
 
@@ -90,12 +86,8 @@ int MPI_File_close(MPI_File *fh)
 #define X(NAME, PROTO, ARGS)                                                   \
     int MPI_##NAME PROTO                                                       \
     {                                                                          \
-        int rc;                                                                \
         file_comm(fh)->ncoll++;                                                \
-        ms.busy++;                                                             \
-        rc = PMPI_##NAME ARGS;                                                 \
-        ms.busy--;                                                             \
-        return rc;                                                             \
+        return PMPI_##NAME ARGS;                                               \
     }
 FILE_COLL(X)
 #undef X
@@ -123,9 +115,7 @@ FILE_COLL(X)
         struct ms__comm *c = file_comm(fh);                                    \
         int rc;                                                                \
         c->ncoll++;                                                            \
-        ms.busy++;                                                             \
         rc = PMPI_##NAME ARGS;                                                 \
-        ms.busy--;                                                             \
         if (rc == MPI_SUCCESS)                                                 \
             ms__req_new(*req, MS_REQ_OTHER, c);                                \
         return rc;                                                             \

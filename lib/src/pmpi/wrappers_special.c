@@ -414,6 +414,21 @@ static int *done_flags(int n)
     return d;
 }
 
+/* Null and inactive requests count as done, with the empty status.
+ * Returns how many there were. */
+static int mark_inactive(int n, MPI_Request reqs[], MPI_Status *sts, int *done)
+{
+    int i, k = 0;
+
+    for (i = 0; i < n; i++)
+        if (inactive(reqs[i])) {
+            done[i] = 1;
+            ms__empty_status(&sts[i]);
+            k++;
+        }
+    return k;
+}
+
 int MPI_Waitall(int n, MPI_Request reqs[], MPI_Status statuses[])
 {
     MPI_Status *sts = ms__statuses(statuses, n);
@@ -422,12 +437,7 @@ int MPI_Waitall(int n, MPI_Request reqs[], MPI_Status statuses[])
 
     if (MS_UNLIKELY(ms.slow)) {
         done = done_flags(n);
-        for (i = 0; i < n; i++)
-            if (inactive(reqs[i])) {
-                done[i] = 1;
-                ms__empty_status(&sts[i]);
-                left--;
-            }
+        left -= mark_inactive(n, reqs, sts, done);
         while (left > 0) {
             int k = test_pass(n, reqs, sts, done, &nactive, &err);
             left -= k;
@@ -447,31 +457,26 @@ int MPI_Testall(int n, MPI_Request reqs[], int *flag, MPI_Status statuses[])
 {
     MPI_Status *sts = ms__statuses(statuses, n);
     MPI_Request *h;
-    int i, rc, nactive, err = MPI_SUCCESS;
+    int i, rc, nactive, err = MPI_SUCCESS, *done;
 
     if (MS_UNLIKELY(ms.slow)) {
         /* All or nothing: test without completing, then complete all. */
         ms__progress();
         *flag = 1;
         for (i = 0; i < n && *flag; i++) {
-            struct ms__req *r = inactive(reqs[i]) ? NULL : ms__req_get(reqs[i]);
-            int f = 1;
+            struct ms__req *r;
             if (inactive(reqs[i]))
                 continue;
+            r = ms__req_get(reqs[i]);
             if (r && r->held)
-                f = r->held->done;
+                *flag = r->held->done;
             else
-                PMPI_Request_get_status(reqs[i], &f, MPI_STATUS_IGNORE);
-            *flag = f;
+                PMPI_Request_get_status(reqs[i], flag, MPI_STATUS_IGNORE);
         }
         if (!*flag)
             return MPI_SUCCESS;
-        int *done = done_flags(n);
-        for (i = 0; i < n; i++)
-            if (inactive(reqs[i])) {
-                done[i] = 1;
-                ms__empty_status(&sts[i]);
-            }
+        done = done_flags(n);
+        mark_inactive(n, reqs, sts, done);
         test_pass(n, reqs, sts, done, &nactive, &err);
         return err == MPI_SUCCESS ? MPI_SUCCESS : MPI_ERR_IN_STATUS;
     }
