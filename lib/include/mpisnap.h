@@ -73,6 +73,57 @@ MPISNAP_EXPORT int mpisnap_request(void);
 /* Newest snapshot id committed by this run, -1 when none. */
 MPISNAP_EXPORT long long mpisnap_last_committed(void);
 
+/* ---- observation snapshots (docs/observe.md) ----
+ * A consistent record of the live job, taken inside whatever MPI call each
+ * rank is in, to decide deadlock, quiescence and program-defined
+ * properties.  Needs MPISNAP_OBSERVE=1 (or MPISNAP_HANG_AFTER) at start.
+ * Observation snapshots are written to $MPISNAP_DIR/observe and are never
+ * used for a restart. */
+
+/* Start an observation; any rank, any time.  Several initiators of the
+ * same observation merge.  0, or MPISNAP_ESTATE when observation is off. */
+MPISNAP_EXPORT int mpisnap_observe(void);
+
+/* One message in flight to this rank at an observation's cut. */
+struct mpisnap_msg {
+    MPI_Comm comm;
+    int source, tag; /* source: rank in comm */
+    size_t nbytes;   /* packed bytes */
+    const void *data;
+};
+
+/* This rank's part of an observation, as its property functions see it. */
+struct mpisnap_view {
+    long long id;   /* observation id */
+    int complete;   /* every message in flight to this rank is in msgs */
+    size_t nmsgs;
+    const struct mpisnap_msg *msgs;
+};
+
+/* A protected region as this rank recorded it (NULL when no such name);
+ * *count elements of the type it was protected with. */
+MPISNAP_EXPORT const void *mpisnap_view_region(const struct mpisnap_view *v,
+                                               const char *name,
+                                               size_t *count);
+
+enum mpisnap_op { MPISNAP_SUM = 0, MPISNAP_MIN = 1, MPISNAP_MAX = 2 };
+
+/* A program-defined property: at every observation each rank calls fn on
+ * its record (no MPI calls inside fn), and the library combines the values
+ * of all ranks with op.  Register the same names in the same order on
+ * every rank, after MPI_Init. */
+typedef double (*mpisnap_property_fn)(const struct mpisnap_view *v,
+                                       void *arg);
+MPISNAP_EXPORT int mpisnap_property(const char *name, mpisnap_property_fn fn,
+                                    enum mpisnap_op op, void *arg);
+
+/* The property's combined value at the newest finished observation, on
+ * every rank.  1: *value is valid and *id names the observation; 0: no
+ * observation finished yet, or some rank lacked the payload of a message in
+ * flight (the value would be partial); <0 error. */
+MPISNAP_EXPORT int mpisnap_observed(const char *name, double *value,
+                                    long long *id);
+
 MPISNAP_EXPORT const char *mpisnap_strerror(int err);
 
 #ifdef __cplusplus

@@ -107,3 +107,21 @@ long long mpisnap_last_committed(void)
 {
     return ms__core_last_committed();
 }
+
+int mpisnap_observe(void)
+{
+    if (!ms.initialized || ms.finalized)
+        return MPISNAP_ESTATE;
+    return ms__obs_observe();
+}
+
+int mpisnap_property(const char *name, mpisnap_property_fn fn,
+                     enum mpisnap_op op, void *arg)
+{
+    return ms__obs_property(name, fn, (int)op, arg);
+}
+
+int mpisnap_observed(const char *name, double *value, long long *id)
+{
+    return ms__obs_observed(name, value, id);
+}

@@ -17,6 +17,8 @@ void ms__core_want(int what);
 
 /* Triggers (triggers.c): signal, halt file, end of the allocation. */
 int ms__triggers_init(char *errbuf, size_t errlen);
+/* "USR2", "SIGUSR2" or a number -> signal number, -1 when unknown. */
+int ms__signal_number(const char *name);
 /* At every safe point: what the triggers ask for (MS_WANT_* bits). */
 int ms__triggers_poll(void);
 
@@ -52,6 +54,14 @@ static inline uint64_t ms__stream_key(uint64_t comm_id, int source, int tag)
                                       (uint32_t)tag));
     return k ? k : 1;
 }
+
+/* Observation snapshots (observe.c). */
+int ms__obs_init(char *errbuf, size_t errlen);
+void ms__obs_finalize(void);
+int ms__obs_observe(void);
+int ms__obs_property(const char *name, mpisnap_property_fn fn, int op,
+                     void *arg);
+int ms__obs_observed(const char *name, double *value, long long *id);
 
 int ms__core_point(void);
 int ms__core_restore(void);

@@ -129,15 +129,6 @@ static struct wst *wst_get(uint64_t comm_id, int source, int tag, int create)
     return w;
 }
 
-static struct ms__comm *comm_by_id(uint64_t id)
-{
-    struct ms__comm *c;
-
-    for (c = ms.comm_list; c && c->id != id; c = c->next)
-        ;
-    return c;
-}
-
 static struct ms__tagcount *recv_count(struct ms__comm *c, int source, int tag)
 {
     struct ms__stream *s = &c->recv[source];
@@ -520,7 +511,7 @@ static void drain(void)
     struct wst *w;
 
     for (w = S.wlist; w; w = w->next) {
-        struct ms__comm *c = comm_by_id(w->comm_id);
+        struct ms__comm *c = ms__comm_by_id(w->comm_id);
         struct ms__tagcount *t;
         struct ms__qmsg *q;
         MPI_Message msg;
@@ -575,7 +566,7 @@ static int channels_complete(void)
     struct wst *w;
 
     for (w = S.wlist; w; w = w->next) {
-        struct ms__comm *c = comm_by_id(w->comm_id);
+        struct ms__comm *c = ms__comm_by_id(w->comm_id);
         struct ms__tagcount *t = c ? recv_count(c, w->source, w->tag) : NULL;
         uint64_t C = sender_cut(w, c);
 
@@ -600,7 +591,7 @@ static void close_window(void)
     /* Keep the messages sent before their sender's cut. */
     S.ltail = NULL;
     while ((m = *p)) {
-        struct ms__comm *c = comm_by_id(m->w->comm_id);
+        struct ms__comm *c = ms__comm_by_id(m->w->comm_id);
         if (m->pos > sender_cut(m->w, c)) {
             *p = m->next;
             free(m->data);
@@ -844,11 +835,11 @@ static void finish(void)
     if (S.outcome[0] == 1) {
         for (i = 0; i < S.ncnt; i++) {
             struct ms__counter *k = &S.cnt[i];
-            if (k->dir == 0 && (c = comm_by_id(k->comm_id)))
+            if (k->dir == 0 && (c = ms__comm_by_id(k->comm_id)))
                 ms__stream_find(&c->sent[k->peer], k->tag)->base = k->count;
         }
         for (w = S.wlist; w; w = w->next)
-            if ((c = comm_by_id(w->comm_id)))
+            if ((c = ms__comm_by_id(w->comm_id)))
                 ms__stream_find(&c->recv[w->source], w->tag)->base =
                     sender_cut(w, c);
         ms__core.last_committed = S.id;
@@ -984,7 +975,7 @@ static void check_timeout(void)
                                 : "the other ranks to finish");
     for (w = S.wlist; w && S.phase == S_CUT && S.barrier_posted == 2;
          w = w->next) {
-        struct ms__comm *c = comm_by_id(w->comm_id);
+        struct ms__comm *c = ms__comm_by_id(w->comm_id);
         struct ms__tagcount *t = c ? recv_count(c, w->source, w->tag) : NULL;
         if (c && (t ? t->n : 0) < sender_cut(w, c)) {
             snprintf(what, sizeof what,
@@ -1220,6 +1211,8 @@ void ms__core_poll(void)
 
 int ms__core_point(void)
 {
+    if (MS_UNLIKELY(ms.observe))
+        ms__obs_poll();
     ms__core.point++;
     if (ms__core.point == ms__core.skip_point)
         return 0; /* the point the program was restored at */
@@ -1292,7 +1285,8 @@ int ms__core_init(void)
     size_t nids = 0;
     char err[256];
 
-    if (ms__triggers_init(err, sizeof err) < 0) {
+    if (ms__triggers_init(err, sizeof err) < 0 ||
+        ms__obs_init(err, sizeof err) < 0) {
         if (ms.world_rank == 0)
             fprintf(stderr, "mpisnap: %s\n", err);
         PMPI_Abort(MPI_COMM_WORLD, 1);

@@ -26,7 +26,7 @@ static void handler(int sig)
     got_signal = 1;
 }
 
-static int signal_number(const char *name)
+int ms__signal_number(const char *name)
 {
     static const struct {
         const char *name;
@@ -77,7 +77,7 @@ int ms__triggers_init(char *errbuf, size_t errlen)
     int sig = SIGUSR1;
 
     if (v && *v && strcasecmp(v, "none") != 0) {
-        if ((sig = signal_number(v)) < 0) {
+        if ((sig = ms__signal_number(v)) < 0) {
             snprintf(errbuf, errlen,
                      "MPISNAP_SIGNAL=\"%s\" is not valid: expected a signal "
                      "name (USR1, USR2, TERM, ...), a number, or none",

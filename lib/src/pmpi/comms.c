@@ -157,3 +157,12 @@ void ms__comm_fini(void)
     ms.last_comm = MPI_COMM_NULL;
     ms.last_c = NULL;
 }
+
+struct ms__comm *ms__comm_by_id(uint64_t id)
+{
+    struct ms__comm *c;
+
+    for (c = ms.comm_list; c && c->id != id; c = c->next)
+        ;
+    return c;
+}

@@ -59,6 +59,7 @@ int MPI_Init_thread(int *argc, char ***argv, int required, int *provided)
 int MPI_Finalize(void)
 {
     if (ms.initialized && !ms.finalized) {
+        ms__obs_finalize();
         ms__core_finalize();
         ms.finalized = 1;
         ms.slow = 0;

@@ -14,6 +14,7 @@
 
 #include <mpi.h>
 
+#include "store/store.h"
 #include "util/util.h"
 
 #define MS_NO_TAG INT32_MIN
@@ -75,6 +76,7 @@ static inline struct ms__comm *ms__comm_get(MPI_Comm comm);
 void ms__comm_created(struct ms__comm *parent, uint64_t ordinal, int64_t color,
                       MPI_Comm newcomm);
 void ms__comm_freed(MPI_Comm comm);
+struct ms__comm *ms__comm_by_id(uint64_t id); /* NULL when not live */
 int ms__comm_init(void);
 void ms__comm_fini(void);
 
@@ -144,6 +146,7 @@ struct ms__req {
     struct ms__req *next; /* free list / zombie list */
     int refs;             /* application handles sharing this entry */
     int cancel;           /* MPI_Cancel was called on it */
+    uint64_t ncoll;       /* collective: its number on c (observations) */
 };
 
 struct ms__req *ms__req_new(MPI_Request handle, int kind, struct ms__comm *c);
@@ -163,6 +166,40 @@ struct ms__mmsg {
     struct ms__qmsg *q; /* served from the queue, or NULL */
     uint64_t pos;       /* position in its stream */
 };
+
+/* ---- observation mode (MPISNAP_OBSERVE=1) ----
+ * Every blocking call becomes its nonblocking form plus a loop that polls
+ * for observation markers (wrappers_observe.c), and says what it waits
+ * for in ms.call, which an observation records. */
+struct ms__call {
+    const char *name; /* "MPI_Recv", ...; NULL: computing */
+    double t_enter;   /* seconds since the epoch */
+    int mode;         /* 0: waits for all, 1: for any (Waitany/Waitsome) */
+    int kind;         /* MS_NEED_* of a direct call; 0: see reqs */
+    struct ms__comm *c;
+    int peer, tag; /* rank in c (or MPI_ANY_SOURCE), tag */
+    uint64_t ncoll;
+    const MPI_Request *reqs; /* Wait family: the application's requests */
+    int nreqs;
+    int hang_fired; /* MPISNAP_HANG_AFTER already fired in this call */
+};
+
+/* Enter/leave a blocking call; nested calls keep the outer one. */
+int ms__call_enter(const char *name, int kind, struct ms__comm *c, int peer,
+                   int tag);
+void ms__call_leave(int entered);
+/* One turn of a blocking loop with nothing done: hang check, yield. */
+void ms__call_idle(void);
+/* Wait for one request of the application's kind, polling. */
+int ms__obs_wait(MPI_Request *req, MPI_Status *st);
+
+/* Observation side of core (core/observe.c). */
+void ms__obs_poll(void);         /* markers, reports, outcome, triggers */
+void ms__obs_before_count(void); /* a message is about to count: apply a
+                                    marker that came before it */
+void ms__obs_matched(struct ms__comm *c, MPI_Status *st, const void *buf,
+                     MPI_Datatype dt, uint64_t pos);
+void ms__obs_want(const char *why); /* start an observation */
 
 /* ---- global state ---- */
 
@@ -193,7 +230,12 @@ struct ms__state {
     int active;           /* a snapshot is in progress (core) */
     int window;           /* this rank records channel state (core) */
     int trace;            /* MPISNAP_TRACE: record events */
-    int hot_off;          /* slow || trace: skip the inline fast paths */
+    int hot_off;          /* slow || trace || observe: skip the inline
+                             fast paths */
+    int observe;          /* MPISNAP_OBSERVE: observation mode */
+    int obs_window;       /* an observation records channel state */
+    struct ms__call call; /* observe: the blocking call this rank is in */
+    MPI_Comm octl;        /* observe: private dup of MPI_COMM_WORLD */
 };
 extern struct ms__state ms;
 
@@ -310,6 +352,7 @@ void ms__matched(struct ms__comm *c, MPI_Status *st, const void *buf, int count,
 /* Core hooks the layer calls (core/). */
 int ms__core_init(void);
 void ms__core_finalize(void);
+void ms__obs_finalize(void);
 void ms__core_poll(void);
 void ms__restore_comm_created(struct ms__comm *c);
 

@@ -83,8 +83,14 @@ void ms__req_completed(struct ms__req *r, MPI_Status *st)
         r->cancel = 0;
     }
     if (r->kind == MS_REQ_RECV || r->kind == MS_REQ_PRECV) {
-        if (!cancelled && st->MPI_SOURCE != MPI_PROC_NULL)
-            ms__matched(r->c, st, NULL, 0, MPI_DATATYPE_NULL);
+        if (!cancelled && st->MPI_SOURCE != MPI_PROC_NULL) {
+            int n = 0;
+            if (MS_UNLIKELY(ms.window) && r->buf) {
+                PMPI_Get_count(st, r->dt, &n);
+                n = n == MPI_UNDEFINED ? 0 : n;
+            }
+            ms__matched(r->c, st, r->buf, n, r->dt);
+        }
     } else if (cancelled && r->peer != MPI_PROC_NULL) {
         /* A cancelled send never happened: undo its count. */
         ms__stream_add(&r->c->sent[r->peer], r->tag, -1);
@@ -98,9 +104,13 @@ void ms__matched(struct ms__comm *c, MPI_Status *st, const void *buf, int count,
 
     if (st->MPI_SOURCE == MPI_PROC_NULL || st->MPI_SOURCE < 0)
         return;
+    if (MS_UNLIKELY(ms.observe))
+        ms__obs_before_count();
     pos = ms__count_recv(c, st->MPI_SOURCE, st->MPI_TAG);
     if (MS_UNLIKELY(ms.window))
         ms__core_matched(c, st->MPI_SOURCE, st->MPI_TAG, pos, buf, count, dt);
+    if (MS_UNLIKELY(ms.obs_window))
+        ms__obs_matched(c, st, buf, dt, pos);
 }
 
 MPI_Status *ms__statuses(MPI_Status *app, int n)
@@ -124,7 +134,7 @@ void ms__update_slow(void)
 {
     ms.slow = ms__cfg.libmatch || ms.active || ms.window || ms.nqueued > 0 ||
               ms.nheld > 0;
-    ms.hot_off = ms.slow || ms.trace;
+    ms.hot_off = ms.slow || ms.trace || ms.observe;
 }
 
 static const struct {

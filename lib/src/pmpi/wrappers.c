@@ -29,6 +29,15 @@ static inline struct ms__comm *count_send(MPI_Comm comm, int dest, int tag)
     {                                                                          \
         MPI_Request r;                                                         \
         int rc;                                                                \
+        if (MS_UNLIKELY(ms.observe)) {                                         \
+            int in = ms__call_enter("MPI_" #NAME, MS_NEED_SEND,                \
+                                    ms__comm_get(comm), dest, tag);            \
+            rc = MPI_##INAME(buf, count, dt, dest, tag, comm, &r);             \
+            if (rc == MPI_SUCCESS)                                             \
+                rc = ms__obs_wait(&r, MPI_STATUS_IGNORE);                      \
+            ms__call_leave(in);                                                \
+            return rc;                                                         \
+        }                                                                      \
         count_send(comm, dest, tag);                                           \
         if (!ms.slow)                                                          \
             return PMPI_##NAME(buf, count, dt, dest, tag, comm);               \
@@ -97,99 +106,115 @@ SEND_PERSISTENT(X)
 /* ---- collectives: counted per communicator when they start ----
  * X(name, (prototype), (arguments), comm) */
 #define COLL_BLOCKING(X)                                                       \
-    X(Barrier, (MPI_Comm comm), (comm))                                        \
-    X(Bcast, (void *b, int n, MPI_Datatype t, int root, MPI_Comm comm),        \
+    X(Barrier, Ibarrier, (MPI_Comm comm), (comm))                                        \
+    X(Bcast, Ibcast, (void *b, int n, MPI_Datatype t, int root, MPI_Comm comm),        \
       (b, n, t, root, comm))                                                   \
-    X(Gather,                                                                  \
+    X(Gather, Igather,                                                                  \
       (const void *sb, int sn, MPI_Datatype st, void *rb, int rn,              \
        MPI_Datatype rt, int root, MPI_Comm comm),                              \
       (sb, sn, st, rb, rn, rt, root, comm))                                    \
-    X(Gatherv,                                                                 \
+    X(Gatherv, Igatherv,                                                                 \
       (const void *sb, int sn, MPI_Datatype st, void *rb, const int *rn,       \
        const int *d, MPI_Datatype rt, int root, MPI_Comm comm),                \
       (sb, sn, st, rb, rn, d, rt, root, comm))                                 \
-    X(Scatter,                                                                 \
+    X(Scatter, Iscatter,                                                                 \
       (const void *sb, int sn, MPI_Datatype st, void *rb, int rn,              \
        MPI_Datatype rt, int root, MPI_Comm comm),                              \
       (sb, sn, st, rb, rn, rt, root, comm))                                    \
-    X(Scatterv,                                                                \
+    X(Scatterv, Iscatterv,                                                                \
       (const void *sb, const int *sn, const int *d, MPI_Datatype st, void *rb, \
        int rn, MPI_Datatype rt, int root, MPI_Comm comm),                      \
       (sb, sn, d, st, rb, rn, rt, root, comm))                                 \
-    X(Allgather,                                                               \
+    X(Allgather, Iallgather,                                                               \
       (const void *sb, int sn, MPI_Datatype st, void *rb, int rn,              \
        MPI_Datatype rt, MPI_Comm comm),                                        \
       (sb, sn, st, rb, rn, rt, comm))                                          \
-    X(Allgatherv,                                                              \
+    X(Allgatherv, Iallgatherv,                                                              \
       (const void *sb, int sn, MPI_Datatype st, void *rb, const int *rn,       \
        const int *d, MPI_Datatype rt, MPI_Comm comm),                          \
       (sb, sn, st, rb, rn, d, rt, comm))                                       \
-    X(Alltoall,                                                                \
+    X(Alltoall, Ialltoall,                                                                \
       (const void *sb, int sn, MPI_Datatype st, void *rb, int rn,              \
        MPI_Datatype rt, MPI_Comm comm),                                        \
       (sb, sn, st, rb, rn, rt, comm))                                          \
-    X(Alltoallv,                                                               \
+    X(Alltoallv, Ialltoallv,                                                               \
       (const void *sb, const int *sn, const int *sd, MPI_Datatype st,          \
        void *rb, const int *rn, const int *rd, MPI_Datatype rt,                \
        MPI_Comm comm),                                                         \
       (sb, sn, sd, st, rb, rn, rd, rt, comm))                                  \
-    X(Alltoallw,                                                               \
+    X(Alltoallw, Ialltoallw,                                                               \
       (const void *sb, const int *sn, const int *sd, const MPI_Datatype *st,   \
        void *rb, const int *rn, const int *rd, const MPI_Datatype *rt,         \
        MPI_Comm comm),                                                         \
       (sb, sn, sd, st, rb, rn, rd, rt, comm))                                  \
-    X(Reduce,                                                                  \
+    X(Reduce, Ireduce,                                                                  \
       (const void *sb, void *rb, int n, MPI_Datatype t, MPI_Op op, int root,   \
        MPI_Comm comm),                                                         \
       (sb, rb, n, t, op, root, comm))                                          \
-    X(Allreduce,                                                               \
+    X(Allreduce, Iallreduce,                                                               \
       (const void *sb, void *rb, int n, MPI_Datatype t, MPI_Op op,             \
        MPI_Comm comm),                                                         \
       (sb, rb, n, t, op, comm))                                                \
-    X(Reduce_scatter,                                                          \
+    X(Reduce_scatter, Ireduce_scatter,                                                          \
       (const void *sb, void *rb, const int *rn, MPI_Datatype t, MPI_Op op,     \
        MPI_Comm comm),                                                         \
       (sb, rb, rn, t, op, comm))                                               \
-    X(Reduce_scatter_block,                                                    \
+    X(Reduce_scatter_block, Ireduce_scatter_block,                                                    \
       (const void *sb, void *rb, int n, MPI_Datatype t, MPI_Op op,             \
        MPI_Comm comm),                                                         \
       (sb, rb, n, t, op, comm))                                                \
-    X(Scan,                                                                    \
+    X(Scan, Iscan,                                                                    \
       (const void *sb, void *rb, int n, MPI_Datatype t, MPI_Op op,             \
        MPI_Comm comm),                                                         \
       (sb, rb, n, t, op, comm))                                                \
-    X(Exscan,                                                                  \
+    X(Exscan, Iexscan,                                                                  \
       (const void *sb, void *rb, int n, MPI_Datatype t, MPI_Op op,             \
        MPI_Comm comm),                                                         \
       (sb, rb, n, t, op, comm))                                                \
-    X(Neighbor_allgather,                                                      \
+    X(Neighbor_allgather, Ineighbor_allgather,                                                      \
       (const void *sb, int sn, MPI_Datatype st, void *rb, int rn,              \
        MPI_Datatype rt, MPI_Comm comm),                                        \
       (sb, sn, st, rb, rn, rt, comm))                                          \
-    X(Neighbor_allgatherv,                                                     \
+    X(Neighbor_allgatherv, Ineighbor_allgatherv,                                                     \
       (const void *sb, int sn, MPI_Datatype st, void *rb, const int *rn,       \
        const int *d, MPI_Datatype rt, MPI_Comm comm),                          \
       (sb, sn, st, rb, rn, d, rt, comm))                                       \
-    X(Neighbor_alltoall,                                                       \
+    X(Neighbor_alltoall, Ineighbor_alltoall,                                                       \
       (const void *sb, int sn, MPI_Datatype st, void *rb, int rn,              \
        MPI_Datatype rt, MPI_Comm comm),                                        \
       (sb, sn, st, rb, rn, rt, comm))                                          \
-    X(Neighbor_alltoallv,                                                      \
+    X(Neighbor_alltoallv, Ineighbor_alltoallv,                                                      \
       (const void *sb, const int *sn, const int *sd, MPI_Datatype st,          \
        void *rb, const int *rn, const int *rd, MPI_Datatype rt,                \
        MPI_Comm comm),                                                         \
       (sb, sn, sd, st, rb, rn, rd, rt, comm))                                  \
-    X(Neighbor_alltoallw,                                                      \
+    X(Neighbor_alltoallw, Ineighbor_alltoallw,                                                      \
       (const void *sb, const int *sn, const MPI_Aint *sd,                      \
        const MPI_Datatype *st, void *rb, const int *rn, const MPI_Aint *rd,    \
        const MPI_Datatype *rt, MPI_Comm comm),                                 \
       (sb, sn, sd, st, rb, rn, rd, rt, comm))
 
-#define X(NAME, PROTO, ARGS)                                                   \
+#define MS_UNPAREN(...) __VA_ARGS__
+
+/* In observation mode a blocking collective is its nonblocking form plus a
+ * loop that polls, so a rank blocked in it still records. */
+#define X(NAME, INAME, PROTO, ARGS)                                            \
     int MPI_##NAME PROTO                                                       \
     {                                                                          \
-        ms__comm_get(comm)->ncoll++;                                           \
-        return PMPI_##NAME ARGS;                                               \
+        struct ms__comm *c = ms__comm_get(comm);                               \
+        MPI_Request r;                                                         \
+        int rc, in;                                                            \
+        if (MS_LIKELY(!ms.observe)) {                                          \
+            c->ncoll++;                                                        \
+            return PMPI_##NAME ARGS;                                           \
+        }                                                                      \
+        in = ms__call_enter("MPI_" #NAME, MS_NEED_COLL, c, 0, 0);              \
+        ms.call.ncoll = c->ncoll + 1;                                          \
+        rc = MPI_##INAME(MS_UNPAREN ARGS, &r);                                 \
+        if (rc == MPI_SUCCESS)                                                 \
+            rc = ms__obs_wait(&r, MPI_STATUS_IGNORE);                          \
+        ms__call_leave(in);                                                    \
+        return rc;                                                             \
     }
 COLL_BLOCKING(X)
 #undef X
@@ -295,7 +320,7 @@ COLL_BLOCKING(X)
         c->ncoll++;                                                            \
         rc = PMPI_##NAME ARGS;                                                 \
         if (rc == MPI_SUCCESS)                                                 \
-            ms__req_new(*req, MS_REQ_OTHER, c);                                \
+            ms__req_new(*req, MS_REQ_OTHER, c)->ncoll = c->ncoll;              \
         return rc;                                                             \
     }
 COLL_NONBLOCKING(X)

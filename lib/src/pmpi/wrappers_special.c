@@ -17,6 +17,15 @@ static __attribute__((noinline)) int recv_general(void *buf, int count,
     MPI_Status tmp, *st = status == MPI_STATUS_IGNORE ? &tmp : status;
     int rc;
 
+    if (MS_UNLIKELY(ms.observe)) {
+        MPI_Request r;
+        int in = ms__call_enter("MPI_Recv", MS_NEED_RECV, c, source, tag);
+        rc = MPI_Irecv(buf, count, dt, source, tag, comm, &r);
+        if (rc == MPI_SUCCESS)
+            rc = ms__obs_wait(&r, status);
+        ms__call_leave(in);
+        return rc;
+    }
     if (ms.slow)
         return ms__slow_recv(buf, count, dt, source, tag, c, status);
     rc = PMPI_Recv(buf, count, dt, source, tag, comm, st);
@@ -58,6 +67,9 @@ int MPI_Irecv(void *buf, int count, MPI_Datatype dt, int source, int tag,
         struct ms__req *r = ms__req_new(*req, MS_REQ_RECV, c);
         r->peer = source; /* for diagnostics */
         r->tag = tag;
+        r->buf = buf; /* for logging it as channel state */
+        r->count = count;
+        r->dt = dt;
     }
     return rc;
 }
@@ -71,6 +83,24 @@ int MPI_Sendrecv(const void *sbuf, int scount, MPI_Datatype sdt, int dest,
     MPI_Request sreq;
     int rc;
 
+    if (MS_UNLIKELY(ms.observe)) {
+        MPI_Request r[2];
+        MPI_Status sts[2];
+        int in = ms__call_enter("MPI_Sendrecv", 0, c, 0, 0);
+        rc = MPI_Irecv(rbuf, rcount, rdt, source, rtag, comm, &r[0]);
+        if (rc == MPI_SUCCESS)
+            rc = MPI_Isend(sbuf, scount, sdt, dest, stag, comm, &r[1]);
+        if (in) {
+            ms.call.reqs = r;
+            ms.call.nreqs = 2;
+        }
+        if (rc == MPI_SUCCESS)
+            rc = MPI_Waitall(2, r, sts);
+        if (status != MPI_STATUS_IGNORE)
+            *status = sts[0];
+        ms__call_leave(in);
+        return rc;
+    }
     ms__count_send(c, dest, stag);
     if (MS_UNLIKELY(ms.slow)) {
         rc = PMPI_Isend(sbuf, scount, sdt, dest, stag, comm, &sreq);
@@ -97,6 +127,32 @@ int MPI_Sendrecv_replace(void *buf, int count, MPI_Datatype dt, int dest,
     void *packed;
     int rc, size = 0, pos = 0;
 
+    if (MS_UNLIKELY(ms.observe)) {
+        MPI_Request r[2];
+        MPI_Status sts[2];
+        int in = ms__call_enter("MPI_Sendrecv_replace", 0, c, 0, 0);
+        /* Send a packed copy, so the receive may overwrite buf at once. */
+        PMPI_Pack_size(count, dt, comm, &size);
+        if (!(packed = malloc(size ? (size_t)size : 1))) {
+            ms__call_leave(in);
+            return MPI_ERR_NO_MEM;
+        }
+        PMPI_Pack(buf, count, dt, packed, size, &pos, comm);
+        rc = MPI_Irecv(buf, count, dt, source, rtag, comm, &r[0]);
+        if (rc == MPI_SUCCESS)
+            rc = MPI_Isend(packed, pos, MPI_PACKED, dest, stag, comm, &r[1]);
+        if (in) {
+            ms.call.reqs = r;
+            ms.call.nreqs = 2;
+        }
+        if (rc == MPI_SUCCESS)
+            rc = MPI_Waitall(2, r, sts);
+        if (status != MPI_STATUS_IGNORE)
+            *status = sts[0];
+        free(packed);
+        ms__call_leave(in);
+        return rc;
+    }
     ms__count_send(c, dest, stag);
     if (MS_UNLIKELY(ms.slow)) {
         /* Send a packed copy, so the receive may overwrite buf at once. */
@@ -170,8 +226,19 @@ int MPI_Startall(int n, MPI_Request reqs[])
 int MPI_Probe(int source, int tag, MPI_Comm comm, MPI_Status *status)
 {
     MPI_Status tmp;
-    int flag;
+    int flag = 0, rc = MPI_SUCCESS, in;
 
+    if (MS_UNLIKELY(ms.observe)) {
+        in = ms__call_enter("MPI_Probe", MS_NEED_RECV, ms__comm_get(comm),
+                            source, tag);
+        while (rc == MPI_SUCCESS &&
+               (rc = MPI_Iprobe(source, tag, comm, &flag, status)) ==
+                   MPI_SUCCESS &&
+               !flag)
+            ms__call_idle();
+        ms__call_leave(in);
+        return rc;
+    }
     if (MS_UNLIKELY(ms.slow))
         return ms__slow_probe(source, tag, ms__comm_get(comm), 1, &flag,
                               status == MPI_STATUS_IGNORE ? &tmp : status);
@@ -183,6 +250,8 @@ int MPI_Iprobe(int source, int tag, MPI_Comm comm, int *flag,
 {
     MPI_Status tmp;
 
+    if (MS_UNLIKELY(ms.observe))
+        ms__obs_poll();
     if (MS_UNLIKELY(ms.slow))
         return ms__slow_probe(source, tag, ms__comm_get(comm), 0, flag,
                               status == MPI_STATUS_IGNORE ? &tmp : status);
@@ -203,6 +272,8 @@ static void track_message(struct ms__comm *c, MPI_Message msg, MPI_Status *st)
     }
     *m = (struct ms__mmsg){
         .handle = msg, .c = c, .source = st->MPI_SOURCE, .tag = st->MPI_TAG};
+    if (MS_UNLIKELY(ms.observe))
+        ms__obs_before_count();
     m->pos = ms__count_recv(c, st->MPI_SOURCE, st->MPI_TAG);
     ms.nmsgs++;
 }
@@ -212,8 +283,18 @@ int MPI_Mprobe(int source, int tag, MPI_Comm comm, MPI_Message *msg,
 {
     struct ms__comm *c = ms__comm_get(comm);
     MPI_Status tmp, *st = status == MPI_STATUS_IGNORE ? &tmp : status;
-    int rc, flag;
+    int rc = MPI_SUCCESS, flag = 0, in;
 
+    if (MS_UNLIKELY(ms.observe)) {
+        in = ms__call_enter("MPI_Mprobe", MS_NEED_RECV, c, source, tag);
+        while (rc == MPI_SUCCESS &&
+               (rc = MPI_Improbe(source, tag, comm, &flag, msg, st)) ==
+                   MPI_SUCCESS &&
+               !flag)
+            ms__call_idle();
+        ms__call_leave(in);
+        return rc;
+    }
     if (MS_UNLIKELY(ms.slow))
         return ms__slow_mprobe(source, tag, c, 1, &flag, msg, st);
     rc = PMPI_Mprobe(source, tag, comm, msg, st);
@@ -229,6 +310,8 @@ int MPI_Improbe(int source, int tag, MPI_Comm comm, int *flag, MPI_Message *msg,
     MPI_Status tmp, *st = status == MPI_STATUS_IGNORE ? &tmp : status;
     int rc;
 
+    if (MS_UNLIKELY(ms.observe))
+        ms__obs_poll();
     if (MS_UNLIKELY(ms.slow))
         return ms__slow_mprobe(source, tag, c, 0, flag, msg, st);
     rc = PMPI_Improbe(source, tag, comm, flag, msg, st);
@@ -343,8 +426,18 @@ int MPI_Wait(MPI_Request *req, MPI_Status *status)
 {
     MPI_Status tmp, *st = status == MPI_STATUS_IGNORE ? &tmp : status;
     MPI_Request h = *req;
-    int rc;
+    int rc, in;
 
+    if (MS_UNLIKELY(ms.observe)) {
+        in = ms__call_enter("MPI_Wait", 0, NULL, 0, 0);
+        if (in) {
+            ms.call.reqs = req;
+            ms.call.nreqs = 1;
+        }
+        rc = ms__obs_wait(req, status);
+        ms__call_leave(in);
+        return rc;
+    }
     if (MS_UNLIKELY(ms.slow))
         return ms__slow_wait(req, st);
     rc = PMPI_Wait(req, st);
@@ -358,6 +451,8 @@ int MPI_Test(MPI_Request *req, int *flag, MPI_Status *status)
     MPI_Request h = *req;
     int rc;
 
+    if (MS_UNLIKELY(ms.observe))
+        ms__obs_poll();
     if (MS_UNLIKELY(ms.slow)) {
         ms__progress();
         return ms__test_one(req, flag, st);
@@ -433,8 +528,20 @@ int MPI_Waitall(int n, MPI_Request reqs[], MPI_Status statuses[])
 {
     MPI_Status *sts = ms__statuses(statuses, n);
     MPI_Request *h;
-    int i, rc, nactive, err = MPI_SUCCESS, *done, left = n;
+    int i, rc, nactive, err = MPI_SUCCESS, *done, left = n, flag = 0, in;
 
+    if (MS_UNLIKELY(ms.observe)) {
+        in = ms__call_enter("MPI_Waitall", 0, NULL, 0, 0);
+        if (in) {
+            ms.call.reqs = reqs;
+            ms.call.nreqs = n;
+        }
+        while ((rc = MPI_Testall(n, reqs, &flag, statuses)) == MPI_SUCCESS &&
+               !flag)
+            ms__call_idle();
+        ms__call_leave(in);
+        return rc;
+    }
     if (MS_UNLIKELY(ms.slow)) {
         done = done_flags(n);
         left -= mark_inactive(n, reqs, sts, done);
@@ -459,6 +566,8 @@ int MPI_Testall(int n, MPI_Request reqs[], int *flag, MPI_Status statuses[])
     MPI_Request *h;
     int i, rc, nactive, err = MPI_SUCCESS, *done;
 
+    if (MS_UNLIKELY(ms.observe))
+        ms__obs_poll();
     if (MS_UNLIKELY(ms.slow)) {
         /* All or nothing: test without completing, then complete all. */
         ms__progress();
@@ -527,8 +636,22 @@ int MPI_Waitany(int n, MPI_Request reqs[], int *index, MPI_Status *status)
 {
     MPI_Status tmp, *st = status == MPI_STATUS_IGNORE ? &tmp : status;
     MPI_Request *h;
-    int rc, flag;
+    int rc, flag = 0, in;
 
+    if (MS_UNLIKELY(ms.observe)) {
+        in = ms__call_enter("MPI_Waitany", 0, NULL, 0, 0);
+        if (in) {
+            ms.call.reqs = reqs;
+            ms.call.nreqs = n;
+            ms.call.mode = 1;
+        }
+        while ((rc = MPI_Testany(n, reqs, index, &flag, status)) ==
+                   MPI_SUCCESS &&
+               !flag)
+            ms__call_idle();
+        ms__call_leave(in);
+        return rc;
+    }
     if (MS_UNLIKELY(ms.slow))
         return slow_any(n, reqs, index, &flag, st, 1);
     h = save(reqs, n);
@@ -545,6 +668,8 @@ int MPI_Testany(int n, MPI_Request reqs[], int *index, int *flag,
     MPI_Request *h;
     int rc;
 
+    if (MS_UNLIKELY(ms.observe))
+        ms__obs_poll();
     if (MS_UNLIKELY(ms.slow))
         return slow_any(n, reqs, index, flag, st, 0);
     h = save(reqs, n);
@@ -587,8 +712,24 @@ static int some(int n, MPI_Request reqs[], int *outcount, int idx[],
 {
     MPI_Status *sts = ms__statuses(statuses, n);
     MPI_Request *h;
-    int i, rc;
+    int i, rc, in;
 
+    if (MS_UNLIKELY(ms.observe) && blocking) {
+        in = ms__call_enter("MPI_Waitsome", 0, NULL, 0, 0);
+        if (in) {
+            ms.call.reqs = reqs;
+            ms.call.nreqs = n;
+            ms.call.mode = 1;
+        }
+        while ((rc = some(n, reqs, outcount, idx, statuses, 0)) ==
+                   MPI_SUCCESS &&
+               *outcount == 0)
+            ms__call_idle();
+        ms__call_leave(in);
+        return rc;
+    }
+    if (MS_UNLIKELY(ms.observe))
+        ms__obs_poll();
     if (MS_UNLIKELY(ms.slow))
         return slow_some(n, reqs, outcount, idx, statuses, blocking);
     h = save(reqs, n);
@@ -616,6 +757,8 @@ int MPI_Request_get_status(MPI_Request req, int *flag, MPI_Status *status)
 {
     struct ms__req *r;
 
+    if (MS_UNLIKELY(ms.observe))
+        ms__obs_poll();
     if (MS_UNLIKELY(ms.slow) && req != MPI_REQUEST_NULL &&
         (r = ms__req_get(req)) && r->kind == MS_REQ_PRECV && r->held) {
         ms__progress();

@@ -114,6 +114,24 @@ int ms__config_load(char *errbuf, size_t errlen)
         return ret;
     c.libmatch = x != 0;
 
+    x = 0;
+    if ((ret = get_ll("MPISNAP_OBSERVE", 0, &x, errbuf, errlen)) < 0)
+        return ret;
+    c.observe = x != 0;
+    if ((ret = get_seconds("MPISNAP_HANG_AFTER", &c.hang_after, errbuf,
+                           errlen)) < 0)
+        return ret;
+    if (c.hang_after > 0)
+        c.observe = 1; /* hang detection needs observation mode */
+    v = getenv("MPISNAP_ON_HANG");
+    if (v && *v) {
+        if (strcasecmp(v, "abort") == 0)
+            c.on_hang_abort = 1;
+        else if (strcasecmp(v, "report") != 0)
+            return bad(errbuf, errlen, "MPISNAP_ON_HANG", v,
+                       "report or abort");
+    }
+
     c.kill_rank = -1;
     v = getenv("MPISNAP_TEST_KILL_IN_WRITE");
     if (v && *v && sscanf(v, "%d:%lld", &c.kill_rank, &c.kill_id) != 2)

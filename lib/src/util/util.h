@@ -58,6 +58,9 @@ struct ms__config {
     int libmatch;       /* MPISNAP_TEST_LIBMATCH: library matching always */
     int kill_rank;      /* MPISNAP_TEST_KILL_IN_WRITE=rank:id (fault */
     long long kill_id;  /* tests): SIGKILL there while writing */
+    int observe;        /* MPISNAP_OBSERVE: observation mode */
+    double hang_after;  /* MPISNAP_HANG_AFTER seconds, 0 off */
+    int on_hang_abort;  /* MPISNAP_ON_HANG=abort */
 };
 extern struct ms__config ms__cfg;
 /* Parse the environment; on a bad value fill errbuf and return <0. */

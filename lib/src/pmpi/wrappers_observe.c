@@ -1,0 +1,59 @@
+/* Observation mode (MPISNAP_OBSERVE=1): a rank blocked in MPI must still
+ * take part in an observation, so every blocking call is its nonblocking
+ * form plus a loop that polls for markers (the wrappers call in here), and
+ * ms.call says what the rank waits for.  Off, none of this runs. */
+#include <sched.h>
+#include <time.h>
+
+#include "pmpi/pmpi.h"
+
+static double wallclock(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+int ms__call_enter(const char *name, int kind, struct ms__comm *c, int peer,
+                   int tag)
+{
+    if (ms.call.name) /* MPI_Sendrecv waits with MPI_Waitall: keep the outer */
+        return 0;
+    ms.call = (struct ms__call){.name = name,
+                                .t_enter = wallclock(),
+                                .kind = kind,
+                                .c = c,
+                                .peer = peer,
+                                .tag = tag};
+    return 1;
+}
+
+void ms__call_leave(int entered)
+{
+    if (entered)
+        ms.call.name = NULL;
+}
+
+void ms__call_idle(void)
+{
+    double hang = ms__cfg.hang_after;
+
+    if (hang > 0 && !ms.call.hang_fired && ms.call.name &&
+        wallclock() - ms.call.t_enter > hang) {
+        ms.call.hang_fired = 1;
+        MS_INFO("blocked in %s for more than %g s: observing the job",
+                ms.call.name, hang);
+        ms__obs_want("MPISNAP_HANG_AFTER");
+    }
+    sched_yield(); /* let an oversubscribed peer run */
+}
+
+int ms__obs_wait(MPI_Request *req, MPI_Status *st)
+{
+    int rc, flag = 0;
+
+    while ((rc = MPI_Test(req, &flag, st)) == MPI_SUCCESS && !flag)
+        ms__call_idle();
+    return rc;
+}
