@@ -45,8 +45,9 @@ static const int64_t initial_balance = 1000000;
 
 struct options {
     long long rounds, transfers, request_at, request_every, sleep_us;
+    long long observe_every;
     uint64_t seed;
-    const char *request_ranks;
+    const char *request_ranks, *observe_ranks;
     int quiet;
 };
 
@@ -108,6 +109,12 @@ static void usage(FILE *f)
         "    --request-every R\n"
         "        ... and every R rounds after that (from round R if\n"
         "        --request-at is not given).\n"
+        "    --observe-every R\n"
+        "        The ranks of --observe-ranks LIST (default 0) call\n"
+        "        mpisnap_observe() every R rounds (needs MPISNAP_OBSERVE=1).\n"
+        "        Each observation checks, while the job runs, that the\n"
+        "        recorded balances plus the money in flight equal the money\n"
+        "        the bank started with (the property \"money\").\n"
         "    --sleep-us U\n"
         "        Sleep U microseconds per round (default 0).\n"
         "    --quiet\n"
@@ -128,8 +135,8 @@ static void usage(FILE *f)
         "    Rank 0 prints 'restored round R' and the money in flight after\n"
         "    a restore, 'snapshot recorded in round R' and 'snapshot ID\n"
         "    committed' as they happen, then 'total N ok' (or 'total N LOST\n"
-        "    D') and last 'checksum X' (16 hex digits, FNV-1a of all\n"
-        "    balances in rank order).  When the library asks the job to stop\n"
+        "    D') and 'checksum X' (16 hex digits, FNV-1a of all balances in\n"
+        "    rank order); with --observe-every, last 'live checks N ok'.  When the library asks the job to stop\n"
         "    after a snapshot, rank 0 prints 'stopped at round R after\n"
         "    snapshot'.\n"
         "\n"
@@ -210,6 +217,8 @@ static int parse_options(int argc, char **argv, struct options *o)
         {"request-at", required_argument, NULL, 'a'},
         {"request-every", required_argument, NULL, 'e'},
         {"sleep-us", required_argument, NULL, 'u'},
+        {"observe-every", required_argument, NULL, 'o'},
+        {"observe-ranks", required_argument, NULL, 'O'},
         {"quiet", no_argument, NULL, 'q'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
@@ -221,6 +230,7 @@ static int parse_options(int argc, char **argv, struct options *o)
                           .transfers = 8,
                           .seed = 1,
                           .request_ranks = "0",
+                          .observe_ranks = "0",
                           .request_at = -1};
     opterr = rank == 0;
     while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
@@ -247,6 +257,13 @@ static int parse_options(int argc, char **argv, struct options *o)
             bad |= parse_num("request-every", optarg, 1, LLONG_MAX,
                              &o->request_every);
             break;
+        case 'o':
+            bad |= parse_num("observe-every", optarg, 1, LLONG_MAX,
+                             &o->observe_every);
+            break;
+        case 'O':
+            o->observe_ranks = optarg;
+            break;
         case 'u':
             bad |= parse_num("sleep-us", optarg, 0, 60000000, &o->sleep_us);
             break;
@@ -264,6 +281,12 @@ static int parse_options(int argc, char **argv, struct options *o)
     if (optind < argc) {
         if (rank == 0)
             fprintf(stderr, "bank: unexpected argument '%s'\n", argv[optind]);
+        bad = -1;
+    }
+    if (in_rank_list(o->observe_ranks, 0) < 0) {
+        if (rank == 0)
+            fprintf(stderr, "bank: --observe-ranks: expected a list such as "
+                            "0,2\n");
         bad = -1;
     }
     if (in_rank_list(o->request_ranks, 0) < 0)
@@ -314,12 +337,16 @@ static void send_round(struct state *st, const struct options *o,
     }
     MPI_Reduce_scatter_block(counts, &incoming, 1, MPI_INT, MPI_SUM,
                              MPI_COMM_WORLD);
-    for (int t = 0; t < k; t++)
+    /* Debit each transfer as it leaves: an observation can record this
+     * rank inside any MPI call, and must see every sent transfer either in
+     * flight or credited, never also still in the balance. */
+    for (int t = 0; t < k; t++) {
+        st->balance -= msg[t].amount;
         MPI_Isend(&msg[t], 2, MPI_INT64_T, dest[t], TAG_TRANSFER,
                   MPI_COMM_WORLD, &req[t]);
+    }
     MPI_Waitall(k, req, MPI_STATUSES_IGNORE);
 
-    st->balance -= sum;
     st->sent_total += sum;
     st->sent_round = sum;
     st->recv_round = 0;
@@ -396,6 +423,25 @@ static uint64_t checksum(const struct state *st)
     return h;
 }
 
+/* The property "money" of an observation: this rank's recorded balance
+ * plus the transfers in flight to it.  Summed over ranks, it must equal
+ * the money the bank started with. */
+static double money(const struct mpisnap_view *v, void *arg)
+{
+    const int64_t *balance = mpisnap_view_region(v, "balance", NULL);
+    double sum = balance ? (double)*balance : 0;
+    struct transfer t;
+
+    (void)arg;
+    for (size_t i = 0; i < v->nmsgs; i++)
+        if (v->msgs[i].tag == TAG_TRANSFER &&
+            v->msgs[i].nbytes == sizeof t) {
+            memcpy(&t, v->msgs[i].data, sizeof t);
+            sum += (double)t.amount;
+        }
+    return sum;
+}
+
 static void sleep_us(long long us)
 {
     struct timespec ts = {.tv_sec = us / 1000000,
@@ -434,6 +480,7 @@ int main(int argc, char **argv)
         return rc > 0 ? 0 : 2;
     }
     requester = in_rank_list(o.request_ranks, rank);
+    int observer = in_rank_list(o.observe_ranks, rank);
 
     const int64_t total = initial_balance * nranks;
     int k = (int)o.transfers;
@@ -457,6 +504,9 @@ int main(int argc, char **argv)
     protect("received", &st.received, MPI_INT64_T);
     if ((restored = mpisnap_restore()) < 0)
         die("mpisnap_restore", restored);
+    if ((rc = mpisnap_property("money", money, MPISNAP_SUM, NULL)) < 0)
+        die("mpisnap_property", rc);
+    long long checked_id = -1, nchecked = 0;
 
     /* All ranks restored, at the same round, or none did. */
     long long agree[2] = {restored ? st.round : -1,
@@ -524,6 +574,26 @@ int main(int argc, char **argv)
                 die("mpisnap_request", rc);
         }
 
+        if (observer > 0 && o.observe_every > 0 &&
+            st.round % o.observe_every == 0 && (rc = mpisnap_observe()) < 0)
+            die("mpisnap_observe", rc);
+        /* Every rank learns the same result; check each one once. */
+        double observed;
+        long long obs_id;
+        if (mpisnap_observed("money", &observed, &obs_id) == 1 &&
+            obs_id != checked_id) {
+            checked_id = obs_id;
+            nchecked++;
+            if (observed != (double)total) {
+                if (rank == 0)
+                    printf("observation %lld: balances + in flight = %.0f "
+                           "!= %" PRId64 "\n",
+                           obs_id, observed, total);
+                lost = 1;
+                break;
+            }
+        }
+
         receive_round(&st);
         if (st.balance != initial_balance + st.recv_total - st.sent_total)
             fail("balance does not match the money sent and received");
@@ -572,6 +642,8 @@ int main(int argc, char **argv)
                 printf("total %" PRId64 " LOST %" PRId64 "\n", sum,
                        total - sum);
             printf("checksum %016" PRIx64 "\n", h);
+            if (o.observe_every > 0)
+                printf("live checks %lld ok\n", nchecked);
         }
     }
 

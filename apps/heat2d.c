@@ -43,6 +43,7 @@ static const int opposite[NDIR] = {SOUTH, NORTH, EAST, WEST};
 struct options {
     long long nx, ny, iters, residual_every;
     long long snapshot_at, snapshot_every, sleep_us;
+    long long observe_every, observers;
     int inflight, quiet;
 };
 
@@ -96,6 +97,11 @@ static void usage(FILE *f)
         "        the snapshot at a safe point a few steps later.\n"
         "    --snapshot-every K\n"
         "        Rank 0 calls mpisnap_request() every K steps.\n"
+        "    --observe-every K\n"
+        "        Ranks 0 to N-1 (--observers N, default 1) call\n"
+        "        mpisnap_observe() every K steps: an observation snapshot of\n"
+        "        the running job (needs MPISNAP_OBSERVE=1).  Several ranks\n"
+        "        asking at once merge into one observation.\n"
         "    --sleep-us U\n"
         "        Sleep U microseconds per step, to make a run last long\n"
         "        enough to be killed after a snapshot (default 1000).\n"
@@ -177,6 +183,8 @@ static int parse_options(int argc, char **argv, struct options *o)
         {"snapshot-at", required_argument, NULL, 'a'},
         {"snapshot-every", required_argument, NULL, 'e'},
         {"sleep-us", required_argument, NULL, 's'},
+        {"observe-every", required_argument, NULL, 'o'},
+        {"observers", required_argument, NULL, 'O'},
         {"inflight", no_argument, NULL, 'f'},
         {"quiet", no_argument, NULL, 'q'},
         {"help", no_argument, NULL, 'h'},
@@ -190,6 +198,7 @@ static int parse_options(int argc, char **argv, struct options *o)
                           .residual_every = 10,
                           .snapshot_at = -1,
                           .snapshot_every = 0,
+                          .observers = 1,
                           .sleep_us = 1000};
     opterr = rank == 0;
     while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
@@ -217,6 +226,13 @@ static int parse_options(int argc, char **argv, struct options *o)
             break;
         case 's':
             bad |= parse_num("sleep-us", optarg, 0, 60000000, &o->sleep_us);
+            break;
+        case 'o':
+            bad |= parse_num("observe-every", optarg, 1, LLONG_MAX,
+                             &o->observe_every);
+            break;
+        case 'O':
+            bad |= parse_num("observers", optarg, 1, INT_MAX, &o->observers);
             break;
         case 'f':
             o->inflight = 1;
@@ -631,6 +647,9 @@ int main(int argc, char **argv)
             if ((rc = mpisnap_request()) < 0)
                 die("mpisnap_request", rc);
         }
+        if (o.observe_every > 0 && rank < o.observers && it > 0 &&
+            it % o.observe_every == 0 && (rc = mpisnap_observe()) < 0)
+            die("mpisnap_observe", rc);
 
         if (o.inflight)
             recv_halos(&g);
