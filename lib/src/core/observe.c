@@ -18,6 +18,7 @@
  * every rank numbers observations alike, and a rank records observation N
  * once, on whichever comes first. */
 #include <errno.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -229,7 +230,7 @@ static void add_need(int kind, struct ms__comm *c, int peer, int tag,
 {
     struct ms__need *nd;
 
-    if (!c || (kind != MS_NEED_COLL && peer == MPI_PROC_NULL))
+    if (!kind || !c || (kind != MS_NEED_COLL && peer == MPI_PROC_NULL))
         return;
     if (kind != MS_NEED_COLL && peer != MPI_ANY_SOURCE &&
         (unsigned)peer >= (unsigned)c->size)
@@ -252,7 +253,7 @@ static void record_call(void)
 {
     const struct ms__call *k = &ms.call;
     struct ms__req *r;
-    int i;
+    int i, done;
 
     O.rec.nneeds = 0;
     O.rec.mode = k->mode;
@@ -264,13 +265,18 @@ static void record_call(void)
         return;
     O.rec.t_enter = k->t_enter;
     O.rec.waited = O.t_record - k->t_enter;
-    if (k->kind) {
+    if (!k->reqs) { /* a probe, or before its request is posted */
         add_need(k->kind, k->c, k->peer, k->tag, k->ncoll);
         return;
     }
-    for (i = 0; k->reqs && i < k->nreqs; i++) {
+    for (i = 0; i < k->nreqs; i++) {
         if (k->reqs[i] == MPI_REQUEST_NULL || !(r = ms__req_get(k->reqs[i])) ||
             !r->active)
+            continue;
+        /* Done in MPI, not yet seen by the loop (an eager or buffered
+         * send, say): it waits for nobody. */
+        PMPI_Request_get_status(k->reqs[i], &done, MPI_STATUS_IGNORE);
+        if (done)
             continue;
         switch (r->kind) {
         case MS_REQ_SEND:
@@ -307,22 +313,65 @@ static void comm_name(struct ms__comm *c, char *out, size_t n)
         snprintf(out, n, "comm %016llx", (unsigned long long)c->id);
 }
 
+/* One stream count of communicator id, where this rank is `me` and the
+ * peer is p (world rank w).  dir 0: sent, 1: received. */
+static void record_count(uint64_t id, int me, int p, int w, int dir, int tag,
+                         uint64_t n)
+{
+    if (dir == 1) {
+        stream_get(id, p, tag)->R = n;
+    } else if (w == ms.world_rank) { /* to itself: no marker needed */
+        struct ostream *s = stream_get(id, me, tag);
+        s->C = n;
+        s->have_C = 1;
+    } else {
+        marker_add(w, id, me, tag, n);
+    }
+}
+
 static void record_tagcount(struct ms__comm *c, int p, int dir,
                             const struct ms__tagcount *t)
 {
-    int w = c->world[p];
-
     if (t->tag == MS_NO_TAG || !t->n)
         return;
     add_counter(c->id, p, t->tag, dir, t->n);
-    if (dir == 1) {
-        stream_get(c->id, p, t->tag)->R = t->n;
-    } else if (w == ms.world_rank) { /* to itself: no marker needed */
-        struct ostream *s = stream_get(c->id, c->rank, t->tag);
-        s->C = t->n;
-        s->have_C = 1;
-    } else {
-        marker_add(w, c->id, c->rank, t->tag, t->n);
+    record_count(c->id, c->rank, p, c->world[p], dir, t->tag, t->n);
+}
+
+/* Counts of communicators this rank has freed: a peer may not have freed
+ * its side yet, and must not take the missing counts for zero. */
+struct dead {
+    uint64_t id, n;
+    int32_t me, p, w, dir, tag;
+};
+static struct dead *dead;
+static size_t ndead, capdead;
+
+static void dead_add(struct ms__comm *c, int p, int dir,
+                     const struct ms__tagcount *t)
+{
+    if (t->tag == MS_NO_TAG || !t->n)
+        return;
+    if (ndead == capdead) {
+        capdead = capdead ? 2 * capdead : 64;
+        dead = xrealloc(dead, capdead * sizeof *dead);
+    }
+    dead[ndead++] =
+        (struct dead){c->id, t->n, c->rank, p, c->world[p], dir, t->tag};
+}
+
+void ms__obs_comm_freed(struct ms__comm *c)
+{
+    uint32_t j;
+    int p;
+
+    for (p = 0; p < c->size && !c->inter; p++) {
+        dead_add(c, p, 0, &c->sent[p].c);
+        for (j = 0; j < c->sent[p].nmore; j++)
+            dead_add(c, p, 0, &c->sent[p].more[j]);
+        dead_add(c, p, 1, &c->recv[p].c);
+        for (j = 0; j < c->recv[p].nmore; j++)
+            dead_add(c, p, 1, &c->recv[p].more[j]);
     }
 }
 
@@ -334,6 +383,10 @@ static void record_counters(void)
     int p;
 
     O.ncnt = 0;
+    for (k = 0; k < ndead; k++)
+        record_count(dead[k].id, dead[k].me, dead[k].p, dead[k].w, dead[k].dir,
+                     dead[k].tag, dead[k].n);
+    k = 0;
     for (c = ms.comm_list; c; c = c->next)
         k++;
     O.comms = xrealloc(O.comms, (k + 1) * sizeof *O.comms);
@@ -1083,14 +1136,16 @@ void ms__obs_finalize(void)
     if (!ms.observe)
         return;
     O.busy = 0;
+    O.finalizing = 1; /* no new observation from here */
+    O.want = 0;
     mine = O.state != O_IDLE ? O.id : O.next - 1;
     PMPI_Allreduce(&mine, &last, 1, MPI_INT64_T, MPI_MAX, O.fin);
     while (O.state != O_IDLE || O.next <= last) {
         if (O.state == O_IDLE)
-            O.want = 1, O.why = "MPI_Finalize";
+            record(O.next); /* its marker is on its way here anyway */
         ms__obs_poll();
+        sched_yield();
     }
-    O.finalizing = 1;
     PMPI_Barrier(O.fin); /* every outcome has been received */
     while (O.sends) {
         test_sends();
@@ -1112,6 +1167,7 @@ void ms__obs_finalize(void)
     free(O.rec.needs);
     free(O.rec.inflight);
     free(O.props);
+    free(dead);
 }
 
 int ms__obs_observe(void)

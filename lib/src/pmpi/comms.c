@@ -134,6 +134,8 @@ void ms__comm_freed(MPI_Comm comm)
         ms.last_comm = ms.world->handle;
         ms.last_c = ms.world;
     }
+    if (MS_UNLIKELY(ms.observe))
+        ms__obs_comm_freed(c);
     comm_destroy(c);
 }
 

@@ -53,6 +53,10 @@ int ms__obs_wait(MPI_Request *req, MPI_Status *st)
 {
     int rc, flag = 0;
 
+    if (ms.call.name && !ms.call.reqs) { /* what the call waits for */
+        ms.call.reqs = req;
+        ms.call.nreqs = 1;
+    }
     while ((rc = MPI_Test(req, &flag, st)) == MPI_SUCCESS && !flag)
         ms__call_idle();
     return rc;
