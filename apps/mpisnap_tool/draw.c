@@ -1,6 +1,7 @@
 /* mpisnap draw: the Chandy-Lamport space-time diagram of a snapshot, as
  * SVG.  Lanes are ranks, time runs right; from /trace when the job ran
- * with MPISNAP_TRACE=1, else schematic from /channels. */
+ * with MPISNAP_TRACE=1, else schematic from /channels.  An observation
+ * snapshot is drawn as its wait-for graph instead (waitfor.c). */
 #include <errno.h>
 #include <getopt.h>
 #include <stdlib.h>
@@ -10,42 +11,50 @@
 
 enum { MAXLANES = 16, W = 1000, LEFT = 90, RIGHT = 40, TOP = 70, LANE = 56 };
 
-static FILE *out;
+FILE *svg_out;
 
 static double lane_y(int r)
 {
     return TOP + LANE * (r + 0.5);
 }
 
-static void text(double x, double y, const char *cls, const char *s)
+void svg_escape(const char *s)
 {
-    fprintf(out, "<text x=\"%.1f\" y=\"%.1f\" class=\"%s\">", x, y, cls);
     for (; *s; s++) {
         if (*s == '<')
-            fputs("&lt;", out);
+            fputs("&lt;", svg_out);
         else if (*s == '>')
-            fputs("&gt;", out);
+            fputs("&gt;", svg_out);
         else if (*s == '&')
-            fputs("&amp;", out);
+            fputs("&amp;", svg_out);
         else
-            fputc(*s, out);
+            fputc(*s, svg_out);
     }
-    fputs("</text>\n", out);
 }
 
-static void arrow(double x1, double y1, double x2, double y2, const char *cls,
-                  const char *title)
+void svg_text(double x, double y, const char *cls, const char *s)
 {
-    fprintf(out,
+    fprintf(svg_out, "<text x=\"%.1f\" y=\"%.1f\" class=\"%s\">", x, y, cls);
+    svg_escape(s);
+    fputs("</text>\n", svg_out);
+}
+
+void svg_arrow(double x1, double y1, double x2, double y2, const char *cls,
+               const char *title)
+{
+    int red = !strcmp(cls, "inflight") || !strcmp(cls, "cycle");
+
+    fprintf(svg_out,
             "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" "
-            "class=\"%s\" marker-end=\"url(#%s)\"><title>%s</title></line>\n",
-            x1, y1, x2, y2, cls,
-            strcmp(cls, "inflight") == 0 ? "head-red" : "head", title);
+            "class=\"%s\" marker-end=\"url(#%s)\"><title>",
+            x1, y1, x2, y2, cls, red ? "head-red" : "head");
+    svg_escape(title);
+    fputs("</title></line>\n", svg_out);
 }
 
-static void svg_begin(int height)
+void svg_begin(int width, int height)
 {
-    fprintf(out,
+    fprintf(svg_out,
             "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
             "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" "
             "height=\"%d\" viewBox=\"0 0 %d %d\">\n"
@@ -60,6 +69,12 @@ static void svg_begin(int height)
             ".inflight { stroke: #d22; stroke-width: 2.5 }\n"
             ".cut { stroke: #27a; stroke-width: 2.5; fill: none }\n"
             ".cutpt { fill: #27a }\n"
+            ".rank { fill: #f4f4f4; stroke: #444; stroke-width: 1.5 }\n"
+            ".wait { stroke: #666; stroke-width: 1.5 }\n"
+            ".any { stroke: #999; stroke-width: 1; stroke-dasharray: 4 3 }\n"
+            ".cycle { stroke: #d22; stroke-width: 2.5 }\n"
+            ".small, .edge { font-size: 11px }\n"
+            ".edge { fill: #555 }\n"
             "</style>\n"
             "<defs>\n"
             "<marker id=\"head\" viewBox=\"0 0 10 10\" refX=\"10\" refY=\"5\" "
@@ -71,7 +86,7 @@ static void svg_begin(int height)
             "fill=\"#d22\"/></marker>\n"
             "</defs>\n"
             "<rect width=\"100%%\" height=\"100%%\" fill=\"white\"/>\n",
-            W, height, W, height);
+            width, height, width, height);
 }
 
 static void lanes(int n)
@@ -80,8 +95,8 @@ static void lanes(int n)
 
     for (int r = 0; r < n; r++) {
         snprintf(label, sizeof label, "rank %d", r);
-        text(10, lane_y(r) + 4, "label", label);
-        fprintf(out,
+        svg_text(10, lane_y(r) + 4, "label", label);
+        fprintf(svg_out,
                 "<line x1=\"%d\" y1=\"%.1f\" x2=\"%d\" y2=\"%.1f\" "
                 "class=\"lane\" data-rank=\"%d\"/>\n",
                 LEFT, lane_y(r), W - RIGHT, lane_y(r), r);
@@ -92,11 +107,11 @@ static void legend(int n, const char *note)
 {
     double y = TOP + LANE * n + 24;
 
-    text(LEFT, y, "legend",
-         "grey arrow: message;  dashed blue: marker;  blue line: the "
-         "recorded cut;  red: in flight across the cut");
+    svg_text(LEFT, y, "legend",
+             "grey arrow: message;  dashed blue: marker;  blue line: the "
+             "recorded cut;  red: in flight across the cut");
     if (note)
-        text(LEFT, y + 20, "note", note);
+        svg_text(LEFT, y + 20, "note", note);
 }
 
 /* World source of an in-flight message at rank r, or -1. */
@@ -112,12 +127,12 @@ static void schematic(const struct snap *s, uint64_t nmsgs)
     double cx = (LEFT + W - RIGHT) / 2.0;
     char note[256], title[128];
 
-    fprintf(out,
+    fprintf(svg_out,
             "<line x1=\"%.1f\" y1=\"%d\" x2=\"%.1f\" y2=\"%d\" "
             "class=\"cut\"/>\n",
             cx, TOP - 8, cx, TOP + LANE * s->nranks + 8);
     for (int r = 0; r < s->nranks; r++)
-        fprintf(out,
+        fprintf(svg_out,
                 "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"4\" "
                 "class=\"cutpt\" data-rank=\"%d\"/>\n",
                 cx, lane_y(r), r);
@@ -136,8 +151,8 @@ static void schematic(const struct snap *s, uint64_t nmsgs)
                      "%llu bytes",
                      src, r, (int)m->tag, (unsigned long long)m->pos,
                      (unsigned long long)m->nbytes);
-            arrow(cx - 140 + dx, lane_y(src), cx + 60 + dx, lane_y(r),
-                  "inflight", title);
+            svg_arrow(cx - 140 + dx, lane_y(src), cx + 60 + dx, lane_y(r),
+                      "inflight", title);
         }
     }
     snprintf(note, sizeof note,
@@ -270,15 +285,15 @@ static int messages(const struct snap *s, const struct span *sp,
                  (unsigned long long)a->comm_id, (int)a->tag,
                  (unsigned long long)a->pos);
         if (a->recv) /* its send is older than the trace */
-            arrow(LEFT, lane_y(a->src), xt(sp, a->t), lane_y(a->dst),
-                  inflight ? "inflight" : "msg", title);
+            svg_arrow(LEFT, lane_y(a->src), xt(sp, a->t), lane_y(a->dst),
+                      inflight ? "inflight" : "msg", title);
         else if (b)
-            arrow(xt(sp, a->t), lane_y(a->src), xt(sp, b->t), lane_y(a->dst),
-                  inflight ? "inflight" : "msg", title);
+            svg_arrow(xt(sp, a->t), lane_y(a->src), xt(sp, b->t),
+                      lane_y(a->dst), inflight ? "inflight" : "msg", title);
         else /* not received within the window: a short stub */
-            arrow(xt(sp, a->t), lane_y(a->src), xt(sp, a->t) + 24,
-                  (lane_y(a->src) + lane_y(a->dst)) / 2.0,
-                  inflight ? "inflight" : "msg", title);
+            svg_arrow(xt(sp, a->t), lane_y(a->src), xt(sp, a->t) + 24,
+                      (lane_y(a->src) + lane_y(a->dst)) / 2.0,
+                      inflight ? "inflight" : "msg", title);
     }
     free(v);
     return 0;
@@ -302,8 +317,8 @@ static void markers(const struct snap *s, const struct span *sp)
 
                 if (u->kind != MS_EV_MARKER_RECV || u->peer != a || k-- > 0)
                     continue;
-                arrow(xt(sp, t->t), lane_y(a), xt(sp, u->t), lane_y(b),
-                      "marker", "marker");
+                svg_arrow(xt(sp, t->t), lane_y(a), xt(sp, u->t), lane_y(b),
+                          "marker", "marker");
                 break;
             }
         }
@@ -362,14 +377,14 @@ static void traced(const struct snap *s)
     qsort(sp.ts, sp.n, sizeof *sp.ts, cmp_dbl);
     markers(s, &sp);
     messages(s, &sp, cut);
-    fputs("<polyline class=\"cut\" points=\"", out);
+    fputs("<polyline class=\"cut\" points=\"", svg_out);
     for (int r = 0; r < s->nranks; r++)
-        fprintf(out, "%.1f,%.1f ", xt(&sp, cut[r]),
+        fprintf(svg_out, "%.1f,%.1f ", xt(&sp, cut[r]),
                 r == 0 ? lane_y(r) - LANE / 3.0 : lane_y(r));
-    fprintf(out, "%.1f,%.1f\"/>\n", xt(&sp, cut[s->nranks - 1]),
+    fprintf(svg_out, "%.1f,%.1f\"/>\n", xt(&sp, cut[s->nranks - 1]),
             lane_y(s->nranks - 1) + LANE / 3.0);
     for (int r = 0; r < s->nranks; r++)
-        fprintf(out,
+        fprintf(svg_out,
                 "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"4\" "
                 "class=\"cutpt\" data-rank=\"%d\"/>\n",
                 xt(&sp, cut[r]), lane_y(r), r);
@@ -391,7 +406,7 @@ static void summary(const struct snap *s, uint64_t nmsgs)
              "%d ranks: too many lanes to draw readably (2-16); summary of "
              "the %llu messages in flight instead:",
              s->nranks, (unsigned long long)nmsgs);
-    text(LEFT, TOP, "note", line);
+    svg_text(LEFT, TOP, "note", line);
     for (int r = 0; r < s->nranks && shown < 40; r++) {
         const struct ms__rankdata *d = &s->rk[r];
 
@@ -402,12 +417,12 @@ static void summary(const struct snap *s, uint64_t nmsgs)
                      "world %d -> %d: tag %d, position %llu, %llu bytes",
                      msg_src(d, m), r, (int)m->tag, (unsigned long long)m->pos,
                      (unsigned long long)m->nbytes);
-            text(LEFT, y += 18, "inflight-text", line);
+            svg_text(LEFT, y += 18, "inflight-text", line);
             shown++;
         }
     }
     if ((uint64_t)shown < nmsgs)
-        text(LEFT, y + 18, "note", "... (mpisnap show lists them all)");
+        svg_text(LEFT, y + 18, "note", "... (mpisnap show lists them all)");
 }
 
 int cmd_draw(int argc, char **argv)
@@ -419,7 +434,7 @@ int cmd_draw(int argc, char **argv)
         {NULL, 0, NULL, 0},
     };
     const char *dir = NULL, *file = "cut.svg";
-    char err[1024], title[512];
+    char err[1024], title[512], what[256];
     uint64_t nmsgs = 0, ntrace = 0;
     struct snap s;
     int c, ret, height;
@@ -446,38 +461,44 @@ int cmd_draw(int argc, char **argv)
         nmsgs += s.rk[r].nmsgs;
         ntrace += s.rk[r].ntrace;
     }
-    out = strcmp(file, "-") ? fopen(file, "w") : stdout;
-    if (!out) {
+    svg_out = strcmp(file, "-") ? fopen(file, "w") : stdout;
+    if (!svg_out) {
         ret = tool_err("%s: %s", file, strerror(errno));
         goto done;
     }
-    height = TOP + LANE * (s.nranks > MAXLANES ? 24 : s.nranks) + 70;
-    svg_begin(height);
-    snprintf(title, sizeof title,
-             "snapshot %llu of %s at safe point %llu: %d ranks, %llu "
-             "message%s in flight",
-             (unsigned long long)s.id, s.have_index ? s.ix.app : "(partial)",
-             (unsigned long long)(s.have_index ? s.ix.point : s.rk[0].point),
-             s.nranks, (unsigned long long)nmsgs, nmsgs == 1 ? "" : "s");
-    text(LEFT, 28, "title", title);
-    if (s.nranks > MAXLANES) {
-        summary(&s, nmsgs);
+    if (snap_is_observation(&s)) {
+        waitfor_svg(&s, what, sizeof what);
     } else {
-        lanes(s.nranks);
-        if (ntrace)
-            traced(&s);
-        else
-            schematic(&s, nmsgs);
+        height = TOP + LANE * (s.nranks > MAXLANES ? 24 : s.nranks) + 70;
+        svg_begin(W, height);
+        snprintf(
+            title, sizeof title,
+            "snapshot %llu of %s at safe point %llu: %d ranks, %llu "
+            "message%s in flight",
+            (unsigned long long)s.id, s.have_index ? s.ix.app : "(partial)",
+            (unsigned long long)(s.have_index ? s.ix.point : s.rk[0].point),
+            s.nranks, (unsigned long long)nmsgs, nmsgs == 1 ? "" : "s");
+        svg_text(LEFT, 28, "title", title);
+        if (s.nranks > MAXLANES) {
+            summary(&s, nmsgs);
+        } else {
+            lanes(s.nranks);
+            if (ntrace)
+                traced(&s);
+            else
+                schematic(&s, nmsgs);
+        }
+        snprintf(what, sizeof what, "%d lanes, %llu messages in flight, %s",
+                 s.nranks > MAXLANES ? 0 : s.nranks, (unsigned long long)nmsgs,
+                 s.nranks > MAXLANES ? "summary (more than 16 ranks)"
+                 : ntrace            ? "from the trace"
+                                     : "schematic (no trace)");
     }
-    fputs("</svg>\n", out);
-    if (out != stdout && fclose(out) != 0)
+    fputs("</svg>\n", svg_out);
+    if (svg_out != stdout && fclose(svg_out) != 0)
         ret = tool_err("%s: %s", file, strerror(errno));
-    else if (out != stdout)
-        printf("wrote %s: %d lanes, %llu messages in flight, %s\n", file,
-               s.nranks > MAXLANES ? 0 : s.nranks, (unsigned long long)nmsgs,
-               s.nranks > MAXLANES ? "summary (more than 16 ranks)"
-               : ntrace            ? "from the trace"
-                                   : "schematic (no trace)");
+    else if (svg_out != stdout)
+        printf("wrote %s: %s\n", file, what);
 done:
     snap_close(&s);
     return ret;

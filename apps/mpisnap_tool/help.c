@@ -10,7 +10,9 @@ static const char snap_text[] =
     "snapshot\n"
     "  ROOT:7, ROOT:latest      snapshot 7 / the newest one in ROOT\n"
     "  7, latest                in --dir DIR, else $MPISNAP_DIR, else\n"
-    "                           ./mpisnap-snapshots\n";
+    "                           ./mpisnap-snapshots\n"
+    "Observation snapshots live in the root ROOT/observe: name them the\n"
+    "same way, e.g. ROOT/observe:3 or ROOT/observe (the newest one).\n";
 
 void help_main(FILE *f)
 {
@@ -21,12 +23,15 @@ void help_main(FILE *f)
           "\n"
           "  list [DIR]              committed, partial and damaged "
           "snapshots\n"
-          "  show SNAP               ranks, regions, messages in flight\n"
+          "                          (and the observations in DIR/observe)\n"
+          "  show SNAP               ranks, regions, messages in flight;\n"
+          "                          an observation's verdict and waits\n"
           "  verify SNAP             checksums and the consistency "
           "certificate\n"
           "  diff A B                regions that differ between two "
           "snapshots\n"
-          "  draw SNAP -o cut.svg    space-time diagram of the cut (SVG)\n"
+          "  draw SNAP -o cut.svg    space-time diagram of the cut, or an\n"
+          "                          observation's wait-for graph (SVG)\n"
           "  halt [DIR] [--now]      ask a running job to snapshot and "
           "stop\n"
           "\n"
@@ -50,11 +55,19 @@ static const struct help helps[] = {
      "'damaged' (committed, but the index cannot be read, a rank file is\n"
      "missing or the file sizes do not add up to the index's total).\n"
      "\n"
+     "Then, when DIR/observe holds observation snapshots (records of the\n"
+     "live job taken to decide deadlock, quiescence and properties; never\n"
+     "restored), they are listed in a second table: id, status, time, app,\n"
+     "ranks, size and verdict.  'list DIR/observe' lists that root alone.\n"
+     "\n"
      "OPTIONS\n"
-     "  --json       one JSON object: {\"dir\", \"snapshots\": [...]}\n"
+     "  --json       one JSON object: {\"dir\", \"snapshots\": [...],\n"
+     "               \"observations\": {\"dir\", \"snapshots\"} or null};\n"
+     "               every entry has \"kind\" and \"verdict\"\n"
      "  -h, --help   this text\n",
      "(not used)",
      "  mpisnap list /scratch/run1\n"
+     "  mpisnap list /scratch/run1/observe\n"
      "  MPISNAP_DIR=/scratch/run1 mpisnap list --json | jq '.snapshots[0]'\n"},
     {"show", "mpisnap show SNAP [--rank R] [--region NAME [--dump]] [--json]",
      "Describe a snapshot: per rank the safe point, the protected regions\n"
@@ -62,6 +75,14 @@ static const struct help helps[] = {
      "channel (communicator, source, tag), the messages in flight across\n"
      "the cut (count and bytes).  Rank files are checked against the\n"
      "index's checksums first.\n"
+     "\n"
+     "An observation snapshot shows also its verdict and report as stored,\n"
+     "the deadlock cycle, the properties (name, op, value, complete or\n"
+     "'incomplete: payloads missing') and, per rank, the MPI call it was\n"
+     "in, how long, what it waits for (a receive from a rank or any\n"
+     "source, with its tag or any tag; a rank to receive its send; every\n"
+     "member to start collective #n) and the messages in flight to it per\n"
+     "channel (count, and payloads recorded).\n"
      "\n"
      "OPTIONS\n"
      "  -d, --dir DIR     root for SNAP given as an id or 'latest'\n"
@@ -73,7 +94,8 @@ static const struct help helps[] = {
      "  -h, --help        this text\n",
      "(not used)",
      "  mpisnap show /scratch/run1/snap-000007\n"
-     "  mpisnap show latest --rank 3 --region u --dump | head\n"},
+     "  mpisnap show latest --rank 3 --region u --dump | head\n"
+     "  mpisnap show /scratch/run1/observe:3      (an observation)\n"},
     {"verify", "mpisnap verify SNAP [--json]",
      "Check a snapshot before a restart:\n"
      "  - index.h5 is readable and of a known format version;\n"
@@ -86,6 +108,10 @@ static const struct help helps[] = {
      "    recorded in flight;\n"
      "  - every member of every communicator started the same number of\n"
      "    collectives before the cut.\n"
+     "For an observation the messages in flight are the counts of\n"
+     "/observe/inflight (the payloads recorded may be fewer, never more);\n"
+     "collective counts are not compared (ranks may be inside one), and\n"
+     "what each rank waits for must name known ranks and communicators.\n"
      "Each failure is one line naming the rank, file or channel and the\n"
      "numbers.\n"
      "\n"
@@ -124,12 +150,19 @@ static const struct help helps[] = {
      "Clocks of different nodes are not synchronised: arrows between\n"
      "nodes may lean backwards.\n"
      "\n"
+     "An observation snapshot is drawn as its wait-for graph instead: a\n"
+     "node per rank (its call, seconds waited, messages in flight to it)\n"
+     "around a circle, an arrow a -> b when rank a waits for rank b\n"
+     "(labelled with the tag, or coll #n), dashed arrows for a receive\n"
+     "from any source, and the deadlock cycle in red.\n"
+     "\n"
      "OPTIONS\n"
      "  -d, --dir DIR    root for SNAP given as an id or 'latest'\n"
      "  -o, --output F   the SVG file (default cut.svg; '-': stdout)\n"
      "  -h, --help       this text\n",
      "(not used)",
-     "  MPISNAP_TRACE=1 mpirun -n 4 ./app; mpisnap draw latest -o cut.svg\n"},
+     "  MPISNAP_TRACE=1 mpirun -n 4 ./app; mpisnap draw latest -o cut.svg\n"
+     "  mpisnap draw /scratch/run1/observe -o wait.svg\n"},
     {"halt", "mpisnap halt [DIR] [--now]",
      "Ask the job writing snapshots to DIR (default $MPISNAP_DIR, else\n"
      "./mpisnap-snapshots) to stop: writes DIR/halt, which the job's rank\n"

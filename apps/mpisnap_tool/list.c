@@ -1,4 +1,5 @@
-/* mpisnap list: the snapshots in a directory. */
+/* mpisnap list: the snapshots in a directory, then the observation
+ * snapshots in its observe/ subdirectory. */
 #include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
@@ -67,12 +68,12 @@ static void examine(const char *root, struct entry *e)
         e->status = "damaged";
 }
 
-static void print_json(const char *root, struct entry *v, size_t n, int newest)
+/* The snapshots of one root, as a "snapshots" array. */
+static void json_entries(const char *root, struct entry *v, size_t n,
+                         int newest)
 {
     char dir[4300], t[64];
 
-    js_begin_obj(NULL);
-    js_str("dir", root);
     js_begin_arr("snapshots");
     for (size_t i = 0; i < n; i++) {
         struct entry *e = &v[i];
@@ -84,6 +85,11 @@ static void print_json(const char *root, struct entry *v, size_t n, int newest)
         js_bool("latest", (int)i == newest);
         js_str("path", dir);
         js_str("problem", e->problem[0] ? e->problem : NULL);
+        js_str("kind", !e->have_index      ? NULL
+                       : e->ix.observation ? "observation"
+                                           : "checkpoint");
+        js_str("verdict",
+               e->have_index && e->ix.observation ? e->ix.verdict : NULL);
         if (e->have_index) {
             js_str("app", e->ix.app);
             js_int("nranks", e->ix.nranks);
@@ -100,8 +106,41 @@ static void print_json(const char *root, struct entry *v, size_t n, int newest)
         js_end_obj();
     }
     js_end_arr();
-    js_end_obj();
-    js_done();
+}
+
+/* Observations: when, verdict; no safe point. */
+static void print_obs_text(const char *root, struct entry *v, size_t n,
+                           int newest)
+{
+    char t[64], sz[32];
+
+    printf("observation snapshots in %s\n", root);
+    if (n == 0) {
+        printf("  (none)\n");
+        return;
+    }
+    printf("  %8s %-8s %-23s %-12s %5s %10s  %s\n", "ID", "STATUS", "TIME",
+           "APP", "RANKS", "SIZE", "VERDICT");
+    for (size_t i = 0; i < n; i++) {
+        struct entry *e = &v[i];
+
+        printf("%c %8llu %-8s ", (int)i == newest ? '*' : ' ',
+               (unsigned long long)e->id, e->status);
+        if (e->have_index)
+            printf("%-23s %-12.12s %5d %10s  %s\n",
+                   tool_time(t, sizeof t, e->ix.t_end), e->ix.app,
+                   (int)e->ix.nranks, tool_size(sz, sizeof sz, e->ix.bytes),
+                   !e->ix.observation ? "(a checkpoint)"
+                   : e->ix.verdict[0] ? e->ix.verdict
+                                      : "-");
+        else
+            printf("%-23s %-12s %5s %10s  %s\n", "-", "-", "-",
+                   tool_size(sz, sizeof sz, e->bytes), "-");
+        if (e->partial)
+            printf("           %d rank file(s)\n", e->nfiles);
+        if (e->problem[0])
+            printf("           %s\n", e->problem);
+    }
 }
 
 static void print_text(const char *root, struct entry *v, size_t n, int newest)
@@ -131,9 +170,65 @@ static void print_text(const char *root, struct entry *v, size_t n, int newest)
                    tool_size(sz, sizeof sz, e->bytes), "-");
         if (e->partial)
             printf("           %d rank file(s); never restored\n", e->nfiles);
+        if (e->have_index && e->ix.observation)
+            printf("           an observation snapshot (verdict %s): never "
+                   "restored\n",
+                   e->ix.verdict);
         if (e->problem[0])
             printf("           %s\n", e->problem);
     }
+}
+
+/* One root, examined: entries newest first, the newest ok one marked. */
+struct rootlist {
+    struct entry *v;
+    size_t n;
+    int newest;
+    int observe; /* shown as observations */
+};
+
+static int load(const char *root, struct rootlist *l)
+{
+    uint64_t *ids;
+    int *partial, ret;
+    const char *base = strrchr(root, '/');
+
+    memset(l, 0, sizeof *l);
+    l->newest = -1;
+    if ((ret = snap_scan(root, &ids, &partial, &l->n)))
+        return ret;
+    l->v = calloc(l->n ? l->n : 1, sizeof *l->v);
+    if (!l->v)
+        return tool_err("out of memory");
+    /* A root named observe, or holding observations, is listed as one. */
+    l->observe = strcmp(base ? base + 1 : root, "observe") == 0;
+    for (size_t i = 0; i < l->n; i++) {
+        struct entry *e = &l->v[i];
+
+        e->id = ids[i];
+        e->partial = partial[i];
+        examine(root, e);
+        if (l->newest < 0 && !e->partial && strcmp(e->status, "ok") == 0)
+            l->newest = (int)i;
+        l->observe |= e->have_index && e->ix.observation;
+    }
+    free(ids);
+    free(partial);
+    return 0;
+}
+
+static void unload(struct rootlist *l)
+{
+    for (size_t i = 0; i < l->n; i++)
+        ms__store_free_index(&l->v[i].ix);
+    free(l->v);
+}
+
+static int is_dir(const char *path)
+{
+    struct stat st;
+
+    return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
 }
 
 int cmd_list(int argc, char **argv)
@@ -144,10 +239,9 @@ int cmd_list(int argc, char **argv)
         {NULL, 0, NULL, 0},
     };
     const char *root;
-    struct entry *v;
-    uint64_t *ids;
-    int *partial, json = 0, c, ret, newest = -1;
-    size_t n;
+    char obsroot[4200];
+    struct rootlist l, ol = {0};
+    int json = 0, c, ret, has_obs;
 
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
         if (c == 'h')
@@ -160,26 +254,40 @@ int cmd_list(int argc, char **argv)
     if (argc - optind > 1)
         return usage_err("list");
     root = tool_root(optind < argc ? argv[optind] : NULL);
-    if ((ret = snap_scan(root, &ids, &partial, &n)))
+    if ((ret = load(root, &l)))
         return ret;
-    v = calloc(n ? n : 1, sizeof *v);
-    if (!v)
-        return tool_err("out of memory");
-    for (size_t i = 0; i < n; i++) {
-        v[i].id = ids[i];
-        v[i].partial = partial[i];
-        examine(root, &v[i]);
-        if (newest < 0 && !v[i].partial && strcmp(v[i].status, "ok") == 0)
-            newest = (int)i;
+    snprintf(obsroot, sizeof obsroot, "%s/observe", root);
+    has_obs = is_dir(obsroot);
+    if (has_obs && (ret = load(obsroot, &ol))) {
+        unload(&l);
+        return ret;
     }
-    if (json)
-        print_json(root, v, n, newest);
-    else
-        print_text(root, v, n, newest);
-    for (size_t i = 0; i < n; i++)
-        free(v[i].ix.checksums);
-    free(v);
-    free(ids);
-    free(partial);
+    if (json) {
+        js_begin_obj(NULL);
+        js_str("dir", root);
+        json_entries(root, l.v, l.n, l.newest);
+        if (has_obs) {
+            js_begin_obj("observations");
+            js_str("dir", obsroot);
+            json_entries(obsroot, ol.v, ol.n, ol.newest);
+            js_end_obj();
+        } else {
+            js_raw("observations", "null");
+        }
+        js_end_obj();
+        js_done();
+    } else {
+        if (l.observe)
+            print_obs_text(root, l.v, l.n, l.newest);
+        else
+            print_text(root, l.v, l.n, l.newest);
+        if (has_obs && ol.n) {
+            putchar('\n');
+            print_obs_text(obsroot, ol.v, ol.n, ol.newest);
+        }
+    }
+    unload(&l);
+    if (has_obs)
+        unload(&ol);
     return EXIT_OK;
 }

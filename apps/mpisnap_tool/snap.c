@@ -96,6 +96,20 @@ int snap_scan(const char *root, uint64_t **ids, int **partial, size_t *n)
     return 0;
 }
 
+/* root/observe holds a committed observation snapshot. */
+static int has_observations(const char *root)
+{
+    char obs[4200];
+    uint64_t *ids = NULL;
+    size_t n = 0;
+    int64_t hi;
+
+    snprintf(obs, sizeof obs, "%s/observe", root);
+    ms__store_scan(obs, 0, &ids, &n, &hi);
+    free(ids);
+    return n > 0;
+}
+
 /* The newest committed snapshot of root (the truth is the directory
  * names, not the `latest` file). */
 static int newest(const char *root, uint64_t *id)
@@ -114,7 +128,13 @@ static int newest(const char *root, uint64_t *id)
         }
     free(ids);
     free(partial);
-    return ret ? tool_err("%s: no committed snapshot here", root) : 0;
+    if (ret == 0)
+        return 0;
+    if (has_observations(root))
+        return tool_err("%s: no committed snapshot here (observation "
+                        "snapshots: %s/observe)",
+                        root, root);
+    return tool_err("%s: no committed snapshot here", root);
 }
 
 static int set_root(struct snap *s, const char *root, size_t len)
@@ -276,16 +296,59 @@ static void unload(struct snap *s, int r)
     s->loaded[r] = 0;
 }
 
+/* ms__store_read_rank is the restart's path and refuses observations: read
+ * those by path, after the same checksum and header checks. */
+static int read_obs_rank(struct snap *s, int r, const struct ms__region *want,
+                         size_t nwant, char *e, size_t n)
+{
+    char path[4300];
+    struct ms__rankdata *d = &s->rk[r];
+    uint64_t sum = 0;
+    int ret;
+
+    snap_rank_path(s, r, path, sizeof path);
+    ret = ms__store_file_checksum(path, &sum, NULL);
+    if (ret < 0 || sum != s->ix.checksums[r]) {
+        snprintf(e, n, "%s",
+                 ret == MPISNAP_ENOSNAP ? "missing"
+                 : ret < 0              ? tool_strip(ms__store_lasterr(), path)
+                                        : "checksum mismatch (file damaged)");
+        return ret == MPISNAP_EIO ? ret : MPISNAP_ECORRUPT;
+    }
+    ret = ms__store_read_rank_file(path, want, nwant, d, e, n);
+    if (ret == 0 && (d->rank != r || d->snap_id != s->id)) {
+        snprintf(e, n,
+                 "holds rank %d of snapshot %llu, expected rank %d of "
+                 "snapshot %llu",
+                 (int)d->rank, (unsigned long long)d->snap_id, r,
+                 (unsigned long long)s->id);
+        ret = MPISNAP_ECORRUPT;
+    }
+    return ret;
+}
+
 static int read_rank(struct snap *s, int r, const struct ms__region *want,
                      size_t nwant, char *e, size_t n)
 {
     char path[4300];
 
+    if (s->have_index && s->ix.observation)
+        return read_obs_rank(s, r, want, nwant, e, n);
     if (s->have_index)
         return ms__store_read_rank(s->root, s->id, r, s->ix.checksums[r], want,
                                    nwant, &s->rk[r], e, n);
     snap_rank_path(s, r, path, sizeof path);
     return ms__store_read_rank_file(path, want, nwant, &s->rk[r], e, n);
+}
+
+int snap_is_observation(const struct snap *s)
+{
+    if (s->have_index)
+        return s->ix.observation;
+    for (int r = 0; s->loaded && r < s->nranks; r++)
+        if (s->loaded[r])
+            return s->rk[r].observation;
+    return 0;
 }
 
 /* Every region into a buffer of its own: list first, then read. */
@@ -347,7 +410,7 @@ void snap_close(struct snap *s)
         unload(s, r);
     free(s->rk);
     free(s->loaded);
-    free(s->ix.checksums);
+    ms__store_free_index(&s->ix);
     memset(s, 0, sizeof *s);
 }
 

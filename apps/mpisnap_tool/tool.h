@@ -62,6 +62,9 @@ int snap_open(struct snap *s, const char *arg, const char *dir);
 int snap_load_rank(struct snap *s, int r, int values, char *err, size_t n);
 void snap_rank_path(const struct snap *s, int r, char *out, size_t n);
 void snap_close(struct snap *s);
+/* An observation snapshot (the index's kind; without an index, the kind of
+ * the first loaded rank file). */
+int snap_is_observation(const struct snap *s);
 /* Committed ids in root, newest first, with partial ones (partial[i] set),
  * sorted by id descending.  Returns 0 or EXIT_ERROR (line printed). */
 int snap_scan(const char *root, uint64_t **ids, int **partial, size_t *n);
@@ -93,6 +96,29 @@ void js_num(const char *key, double v); /* NaN, inf: null */
 void js_bool(const char *key, int v);
 void js_raw(const char *key, const char *literal); /* number text */
 void js_done(void);                                /* final newline */
+
+/* ---- draw.c: SVG output (to svg_out) ---- */
+extern FILE *svg_out;
+void svg_begin(int width, int height); /* header, styles, arrow heads */
+void svg_escape(const char *s);        /* text with <, >, & escaped */
+void svg_text(double x, double y, const char *cls, const char *s);
+/* A line with an arrow head (red for class inflight and cycle) and a
+ * <title>. */
+void svg_arrow(double x1, double y1, double x2, double y2, const char *cls,
+               const char *title);
+
+/* ---- waitfor.c: observation snapshots ---- */
+const char *need_kind_name(int kind); /* "recv", "send", "coll" */
+/* One need of rank r in words: "receive from rank 1, tag 5, on world". */
+const char *need_text(char *buf, size_t n, const struct snap *s, int r,
+                      const struct ms__need *nd);
+/* Messages in flight to a rank, from /observe/inflight. */
+uint64_t obs_inflight(const struct ms__rankdata *d);
+/* Rank of world rank w in communicator c, or -1. */
+int snap_rank_in(const struct ms__commrec *c, int w);
+/* The wait-for graph of an observation (every rank loaded) into svg_out;
+ * what: a summary for the "wrote" line. */
+void waitfor_svg(const struct snap *s, char *what, size_t n);
 
 /* ---- the verbs ---- */
 int cmd_list(int argc, char **argv);

@@ -1,5 +1,7 @@
 /* mpisnap verify: checksums, headers, and the consistency certificate
- * (docs/protocol.md, "Why the snapshot is consistent"). */
+ * (docs/protocol.md, "Why the snapshot is consistent").  For an
+ * observation the messages in flight are counted in /observe/inflight;
+ * /channels holds the payloads the library saw, at most that many. */
 #include <getopt.h>
 #include <stdarg.h>
 #include <stdlib.h>
@@ -56,7 +58,7 @@ static struct failure *fail(const char *kind, const char *fmt, ...)
 struct obs {
     uint64_t comm_id;
     int32_t src, dst, tag;
-    int what;     /* 0 sent, 1 received, 2 in flight */
+    int what;     /* 0 sent, 1 received, 2 in flight, 3 payload recorded */
     int src_rank; /* the source's rank in the communicator */
     uint64_t n;
 };
@@ -101,6 +103,29 @@ static int same_chan(const struct obs *a, const struct obs *b)
     return cmp_obs(a, b) == 0;
 }
 
+/* An observation's in-flight counts: peer is the sender's world rank. */
+static int observe_inflight(const struct ms__rankdata *d, int r,
+                            struct obsvec *o)
+{
+    for (size_t i = 0; i < d->obs.ninflight; i++) {
+        const struct ms__counter *k = &d->obs.inflight[i];
+        const struct ms__commrec *c = snap_comm(d, k->comm_id);
+        int src = snap_rank_in(c, k->peer);
+
+        if (src < 0) {
+            fail("channel",
+                 "rank %d: /observe/inflight names world rank %d on "
+                 "communicator %llu, which its /comms does not hold",
+                 r, (int)k->peer, (unsigned long long)k->comm_id);
+            continue;
+        }
+        if (push(o, (struct obs){k->comm_id, k->peer, r, k->tag, 2, src,
+                                 k->count}))
+            return -1;
+    }
+    return 0;
+}
+
 /* Counters and messages of every readable rank, as observations. */
 static int observe(const struct snap *s, struct obsvec *o)
 {
@@ -109,6 +134,8 @@ static int observe(const struct snap *s, struct obsvec *o)
 
         if (!s->loaded[r])
             continue;
+        if (d->observation && observe_inflight(d, r, o) < 0)
+            return -1;
         for (size_t i = 0; i < d->ncounters; i++) {
             const struct ms__counter *k = &d->counters[i];
             const struct ms__commrec *c = snap_comm(d, k->comm_id);
@@ -139,20 +166,12 @@ static int observe(const struct snap *s, struct obsvec *o)
                      r, (unsigned long long)m->comm_id, (int)m->source);
                 continue;
             }
-            if (push(o,
-                     (struct obs){m->comm_id, src, r, m->tag, 2, m->source, 1}))
+            if (push(o, (struct obs){m->comm_id, src, r, m->tag,
+                                     d->observation ? 3 : 2, m->source, 1}))
                 return -1;
         }
     }
     return 0;
-}
-
-static int rank_in(const struct ms__commrec *c, int world)
-{
-    for (int k = 0; c && k < c->size; k++)
-        if (c->world[k] == world)
-            return k;
-    return -1;
 }
 
 /* sent = received + in flight on every channel whose two ends were read.
@@ -162,9 +181,10 @@ static size_t certify(const struct snap *s, struct obsvec *o, size_t *skipped)
     size_t checked = 0;
     char name[32];
 
-    qsort(o->v, o->n, sizeof *o->v, cmp_obs);
+    if (o->n) /* o->v is NULL when nothing was counted */
+        qsort(o->v, o->n, sizeof *o->v, cmp_obs);
     for (size_t i = 0; i < o->n;) {
-        uint64_t n[3] = {0, 0, 0};
+        uint64_t n[4] = {0, 0, 0, 0};
         size_t j = i;
         int src_rank = -1;
         const struct obs *a = &o->v[i];
@@ -181,12 +201,20 @@ static size_t certify(const struct snap *s, struct obsvec *o, size_t *skipped)
             continue;
         }
         checked++;
-        if (n[0] == n[1] + n[2])
-            continue;
         if (src_rank < 0) /* only the sender counted: its own rank */
-            src_rank = rank_in(snap_comm(&s->rk[a->src], a->comm_id), a->src);
+            src_rank =
+                snap_rank_in(snap_comm(&s->rk[a->src], a->comm_id), a->src);
         snap_comm_name(name, sizeof name, snap_comm(&s->rk[a->dst], a->comm_id),
                        a->comm_id, s->nranks);
+        if (n[3] > n[2])
+            fail("channel",
+                 "channel to rank %d on communicator %s from source %d "
+                 "(world %d) tag %d: %llu payloads recorded, but %llu "
+                 "messages in flight",
+                 (int)a->dst, name, src_rank, (int)a->src, (int)a->tag,
+                 (unsigned long long)n[3], (unsigned long long)n[2]);
+        if (n[0] == n[1] + n[2])
+            continue;
         struct failure *f = fail(
             "channel",
             "channel to rank %d on communicator %s from source %d (world %d) "
@@ -244,12 +272,46 @@ static size_t collectives(const struct snap *s)
     return checked;
 }
 
+/* An observation's cycle names ranks. */
+static void check_cycle(const struct snap *s)
+{
+    for (size_t i = 0; s->have_index && i < s->ix.ncycle; i++)
+        if (s->ix.cycle[i] < 0 || s->ix.cycle[i] >= s->nranks)
+            fail("index", "%s/index.h5: /cycle[%zu] = %d is not a rank", s->dir,
+                 i, (int)s->ix.cycle[i]);
+}
+
 /* --------------------------------------------------------------- files */
 
 struct totals {
     size_t files, datasets, channels, skipped, comms;
     uint64_t nmsgs, bytes;
+    uint64_t inflight; /* observation: from /observe/inflight */
 };
+
+/* An observation's needs name ranks and communicators it knows. */
+static void check_needs(const struct snap *s, int r)
+{
+    const struct ms__rankdata *d = &s->rk[r];
+
+    for (size_t i = 0; i < d->obs.nneeds; i++) {
+        const struct ms__need *nd = &d->obs.needs[i];
+        int any = nd->kind == MS_NEED_RECV && nd->peer == -1;
+
+        if (nd->kind < MS_NEED_RECV || nd->kind > MS_NEED_COLL)
+            fail("need", "rank %d: /observe/needs[%zu]: unknown kind %d", r, i,
+                 (int)nd->kind);
+        else if (nd->kind != MS_NEED_COLL && !any &&
+                 (nd->peer < 0 || nd->peer >= s->nranks))
+            fail("need", "rank %d: /observe/needs[%zu]: peer %d is not a rank",
+                 r, i, (int)nd->peer);
+        else if (!snap_comm(d, nd->comm_id))
+            fail("need",
+                 "rank %d: /observe/needs[%zu]: communicator %llu, which its "
+                 "/comms does not hold",
+                 r, i, (unsigned long long)nd->comm_id);
+    }
+}
 
 static void check_rank(struct snap *s, int r, struct totals *t, int json)
 {
@@ -281,8 +343,15 @@ static void check_rank(struct snap *s, int r, struct totals *t, int json)
         return;
     }
     t->files++;
-    t->datasets += d->nregions + 5 + (d->ntrace > 0);
+    t->datasets += d->nregions + 5 + (d->ntrace > 0) + 2 * d->observation;
     t->nmsgs += d->nmsgs;
+    t->inflight += obs_inflight(d);
+    if (s->have_index && d->observation != s->ix.observation)
+        fail("header", "%s: rank %d is %s, the index is %s", path, r,
+             d->observation ? "an observation" : "a checkpoint",
+             s->ix.observation ? "an observation" : "a checkpoint");
+    if (d->observation)
+        check_needs(s, r);
     if (d->nranks != s->nranks || (s->have_index && d->point != s->ix.point))
         fail("header",
              "%s: rank %d recorded %d ranks at safe point %llu, the index "
@@ -292,7 +361,7 @@ static void check_rank(struct snap *s, int r, struct totals *t, int json)
     if (!json)
         printf("ok    %s: checksum %016llx, %s, %zu datasets\n", path,
                (unsigned long long)sum, tool_size(sz, sizeof sz, bytes),
-               d->nregions + 5 + (d->ntrace > 0));
+               d->nregions + 5 + (d->ntrace > 0) + 2 * d->observation);
 }
 
 static void report_json(const struct snap *s, const struct totals *t)
@@ -300,13 +369,19 @@ static void report_json(const struct snap *s, const struct totals *t)
     js_begin_obj(NULL);
     js_str("path", s->dir);
     js_u64("id", s->id);
+    js_str("kind", snap_is_observation(s) ? "observation" : "checkpoint");
     js_bool("ok", nfails == 0);
     js_int("nranks", s->nranks);
     js_u64("files_ok", t->files);
     js_u64("datasets_ok", t->datasets);
     js_u64("channels_checked", t->channels);
     js_u64("channels_not_checked", t->skipped);
-    js_u64("messages_in_flight", t->nmsgs);
+    if (snap_is_observation(s)) {
+        js_u64("messages_in_flight", t->inflight);
+        js_u64("payloads_recorded", t->nmsgs);
+    } else {
+        js_u64("messages_in_flight", t->nmsgs);
+    }
     js_u64("communicators_checked", t->comms);
     js_begin_arr("failures");
     for (size_t i = 0; i < nfails; i++) {
@@ -336,11 +411,22 @@ static void report_text(const struct snap *s, const struct totals *t)
 {
     for (size_t i = 0; i < nfails; i++)
         printf("FAIL  %s\n", fails[i].msg);
-    printf("channels: %zu checked (%llu messages in flight)", t->channels,
-           (unsigned long long)t->nmsgs);
+    if (snap_is_observation(s))
+        printf("channels: %zu checked (%llu messages in flight, %llu "
+               "payload%s recorded)",
+               t->channels, (unsigned long long)t->inflight,
+               (unsigned long long)t->nmsgs, t->nmsgs == 1 ? "" : "s");
+    else
+        printf("channels: %zu checked (%llu messages in flight)", t->channels,
+               (unsigned long long)t->nmsgs);
     if (t->skipped)
         printf(", %zu not checked (a rank file could not be read)", t->skipped);
-    printf("\ncollective counts: %zu communicator records checked\n", t->comms);
+    if (snap_is_observation(s))
+        printf("\ncollective counts: not compared (an observation records "
+               "ranks inside their collectives)\n");
+    else
+        printf("\ncollective counts: %zu communicator records checked\n",
+               t->comms);
     if (nfails)
         printf("verify: %s: FAILED, %zu problem%s\n", s->dir, nfails,
                nfails == 1 ? "" : "s");
@@ -377,7 +463,8 @@ int cmd_verify(int argc, char **argv)
     if ((ret = snap_open(&s, argv[optind], dir)))
         return ret;
     if (!json)
-        printf("verifying snapshot %llu%s%s: %s, %d ranks\n",
+        printf("verifying %s %llu%s%s: %s, %d ranks\n",
+               s.have_index && s.ix.observation ? "observation" : "snapshot",
                (unsigned long long)s.id, s.have_index ? " of " : "",
                s.have_index ? s.ix.app : " (partial)", s.dir, s.nranks);
     if (s.partial)
@@ -401,7 +488,10 @@ int cmd_verify(int argc, char **argv)
         goto out;
     }
     t.channels = certify(&s, &o, &t.skipped);
-    t.comms = collectives(&s);
+    if (snap_is_observation(&s))
+        check_cycle(&s);
+    else
+        t.comms = collectives(&s);
     if (json)
         report_json(&s, &t);
     else

@@ -4,10 +4,13 @@
     cli_test.py MPISNAP WORK CASE
 
 WORK holds heat2d/ (4 ranks, --inflight: 8 messages in flight), bank/
-(two snapshots) and synth/ (3 ranks with a trace), written by the fixture
+(two snapshots), synth/ (3 ranks with a trace) and synth/observe/ (an
+observation: a 2-rank deadlock, mksnap --observe), written by the fixture
 tests.  Exit 0 pass, 1 fail, 77 skipped (with the reason on stdout)."""
 import json
+import math
 import os
+import re
 import shutil
 import struct
 import subprocess
@@ -18,6 +21,7 @@ TOOL, WORK, CASE = sys.argv[1], sys.argv[2], sys.argv[3]
 HEAT = os.path.join(WORK, "heat2d")
 BANK = os.path.join(WORK, "bank")
 SYNTH = os.path.join(WORK, "synth")
+OBS = os.path.join(SYNTH, "observe")
 SVG = "{http://www.w3.org/2000/svg}"
 
 
@@ -316,16 +320,20 @@ def t_not_snapshot():
                  "index.h5", "missing")
 
 
+def flip_byte(path):
+    with open(path, "r+b") as f:
+        size = os.fstat(f.fileno()).st_size
+        f.seek(size // 2)
+        b = f.read(1)
+        f.seek(size // 2)
+        f.write(bytes([b[0] ^ 0xFF]))
+
+
 def damaged(mode):
     dst = copy(snapdir(HEAT), mode)
     if mode == "flip":
         victim = os.path.join(dst, "rank-000001.h5")
-        with open(victim, "r+b") as f:
-            size = os.fstat(f.fileno()).st_size
-            f.seek(size // 2)
-            b = f.read(1)
-            f.seek(size // 2)
-            f.write(bytes([b[0] ^ 0xFF]))
+        flip_byte(victim)
         problem = "checksum mismatch"
     elif mode == "truncate":
         victim = os.path.join(dst, "rank-000002.h5")
@@ -366,6 +374,18 @@ def t_version():
         expect_error(run(verb, dst), "index.h5", "format version 99")
 
 
+def fix_index(h5py, dst, rank):
+    """After a hand edit of rank's file: its checksum and the total size."""
+    path = os.path.join(dst, "rank-%06d.h5" % rank)
+    with h5py.File(os.path.join(dst, "index.h5"), "r+") as f:
+        sums = f["checksums"][:]
+        sums[rank] = xxh64(open(path, "rb").read())
+        f["checksums"][:] = sums
+        total = sum(os.path.getsize(os.path.join(dst, "rank-%06d.h5" % r))
+                    for r in range(len(sums)))
+        f.attrs.modify("bytes", total)
+
+
 def t_counters():
     """Hand-edit a sent count; fix the checksum: only the certificate
     can tell."""
@@ -378,13 +398,7 @@ def t_counters():
         peer, tag, n = int(c[i]["peer"]), int(c[i]["tag"]), int(c[i]["count"])
         c[i]["count"] = n + 3
         f["counters"][:] = c
-    with h5py.File(os.path.join(dst, "index.h5"), "r+") as f:
-        sums = f["checksums"][:]
-        sums[0] = xxh64(open(path, "rb").read())
-        f["checksums"][:] = sums
-        total = sum(os.path.getsize(os.path.join(dst, "rank-%06d.h5" % r))
-                    for r in range(len(sums)))
-        f.attrs.modify("bytes", total)
+    fix_index(h5py, dst, 0)
     p = run("verify", dst)
     expect(p, 1, "FAIL  channel to rank %d on communicator" % peer,
            "from source 0 (world 0) tag %d: sent %d before" % (tag, n + 3),
@@ -406,6 +420,166 @@ def t_permission():
         expect_error(run("list", dst), dst, "Permission denied")
     finally:
         os.chmod(dst, 0o755)
+
+
+# ------------------------------------------------- observation snapshots
+
+def t_observe_list():
+    p = run("list", SYNTH)
+    expect(p, 0, "snapshots in " + SYNTH + "\n",
+           "observation snapshots in " + OBS + "\n", "VERDICT")
+    rows = [l for l in p.stdout.splitlines() if l.startswith("*")]
+    check(len(rows) == 2, "the checkpoint, then the observation")
+    check(rows[0].split()[-1] == "1", "checkpoint row: 1 in flight")
+    check(rows[1].split()[1:3] == ["1", "ok"] and
+          rows[1].split()[-1] == "deadlock", "observation row, its verdict")
+    check(p.stdout.index("snapshots in " + SYNTH) <
+          p.stdout.index("observation snapshots"), "checkpoints first")
+    p = run("list", OBS)  # just a root
+    expect(p, 0, "observation snapshots in " + OBS, "deadlock")
+    check(p.stdout.count("snapshots in") == 1, "one section")
+    d = json.loads(run("list", "--json", SYNTH).stdout)
+    c = d["snapshots"][0]
+    check(c["kind"] == "checkpoint" and c["verdict"] is None, "checkpoint")
+    o = d["observations"]
+    check(o["dir"] == OBS and len(o["snapshots"]) == 1, "observations")
+    e = o["snapshots"][0]
+    check(e["kind"] == "observation" and e["verdict"] == "deadlock" and
+          e["latest"] and e["nranks"] == 2 and e["status"] == "ok", "entry")
+    d = json.loads(run("list", "--json", OBS).stdout)
+    check(d["snapshots"][0]["verdict"] == "deadlock", "list --json ROOT")
+    check(json.loads(run("list", "--json", HEAT).stdout)["observations"]
+          is None, "no observe/: null")
+
+
+def t_observe_show():
+    p = run("show", OBS)
+    expect(p, 0, "observation 1 of mksnap: " + snapdir(OBS),
+           "kind: observation", "2 messages in flight (1 payload recorded)",
+           "verdict: deadlock",
+           "  | deadlock: ranks 0 and 1 wait for each other forever\n"
+           "  |   rank 0 in MPI_Recv for 10.5 s: from rank 1, tag 5\n",
+           "cycle: 0 -> 1 -> 0\n",
+           "rank 0: in MPI_Recv for 10.500 s",
+           "rank 1: in MPI_Recv for 9.250 s",
+           "waits for: receive from rank 1, tag 5, on world",
+           "waits for: receive from rank 0, tag 5, on world",
+           "in flight to rank 0: 2 messages", "in flight to rank 1: 0 messages",
+           "payloads recorded: 1 message, 18 bytes",
+           "total: 2 messages in flight, 1 payload recorded")
+    check(re.search(r"balance +sum +1000 +complete\n", p.stdout), "balance")
+    check(re.search(r"pending +max +2 +incomplete: payloads missing",
+                    p.stdout), "pending: incomplete")
+    # per stream: world, source 1 (world 1), tag 9: 2 in flight, 1 payload
+    check(re.search(r"world +1 +1 +9 +2 +1\n", p.stdout), "in-flight row")
+    expect(run("show", OBS + ":1", "--rank", "1"), 0, "rank 1: in MPI_Recv")
+    expect(run("show", "latest", "--dir", OBS), 0, "verdict: deadlock")
+    p = run("show", SYNTH)
+    expect(p, 0, "kind: checkpoint", "safe point 42")
+    check("verdict" not in p.stdout, "a checkpoint has no verdict")
+    # A root with only observations says where they are.
+    d = os.path.join(WORK, "case-obsonly")
+    shutil.rmtree(d, ignore_errors=True)
+    shutil.copytree(OBS, os.path.join(d, "observe"))
+    expect_error(run("show", d), "no committed snapshot here",
+                 d + "/observe")
+
+
+def t_observe_show_json():
+    d = json.loads(run("show", OBS, "--json").stdout)
+    check(d["kind"] == "observation" and d["verdict"] == "deadlock", "kind")
+    check(d["cycle"] == [0, 1] and d["point"] == 0, "cycle, point 0")
+    check(d["in_flight"] == 2 and d["nmsgs"] == 1, "2 in flight, 1 payload")
+    check(d["report"].startswith("deadlock: ranks 0 and 1") and
+          d["report"].count("\n") == 3, "report as stored")
+    props = {q["name"]: q for q in d["properties"]}
+    check(props["balance"] == {"name": "balance", "op": "sum",
+                               "value": 1000, "complete": True}, "balance")
+    check(props["pending"]["op"] == "max" and props["pending"]["value"] == 2
+          and props["pending"]["complete"] is False, "pending")
+    for r, peer, waited in ((0, 1, 10.5), (1, 0, 9.25)):
+        o = d["ranks"][r]["observation"]
+        check(o["call"] == "MPI_Recv" and o["mode"] == "all" and
+              o["waited"] == waited, "rank %d call" % r)
+        check(len(o["needs"]) == 1, "one need")
+        n = o["needs"][0]
+        check(n["kind"] == "recv" and n["peer"] == peer and n["tag"] == 5 and
+              n["comm_id"] == 1 and n["comm"] == "world", "rank %d need" % r)
+    o = d["ranks"][0]["observation"]
+    check(o["in_flight_total"] == 2 and o["in_flight"] == [
+        {"comm_id": 1, "comm": "world", "source": 1, "source_world": 1,
+         "tag": 9, "count": 2, "payloads": 1}], "in flight to rank 0")
+    check(d["ranks"][1]["observation"]["in_flight"] == [], "none to 1")
+    d = json.loads(run("show", SYNTH, "--json").stdout)
+    check(d["kind"] == "checkpoint" and "verdict" not in d and
+          all("observation" not in r for r in d["ranks"]), "checkpoint")
+
+
+def t_observe_draw():
+    out = os.path.join(WORK, "observe.svg")
+    expect(run("draw", OBS, "-o", out), 0, "wait-for graph of 2 ranks",
+           "2 in the deadlock cycle", "verdict deadlock")
+    root = ET.parse(out).getroot()
+    cls, text = svg_of(out)
+    nodes = {int(c.get("data-rank")): (float(c.get("cx")), float(c.get("cy")))
+             for c in root.iter(SVG + "circle") if c.get("class") == "rank"}
+    check(sorted(nodes) == [0, 1], "one node per rank")
+    cyc = cls("cycle")
+    check(len(cyc) == 2, "two red cycle arrows")
+    check(not cls("lane") and not cls("wait") and not cls("any"),
+          "nothing but the cycle")
+    for e in cyc:
+        check(e.get("marker-end") == "url(#head-red)", "red arrow head")
+        m = re.match(r"rank (\d) waits for rank (\d): tag 5",
+                     e.find(SVG + "title").text)
+        check(m, "arrow title names the wait")
+        a, b = int(m.group(1)), int(m.group(2))
+        x1, y1 = float(e.get("x1")), float(e.get("y1"))
+        x2, y2 = float(e.get("x2")), float(e.get("y2"))
+        d = lambda x, y, r: math.hypot(x - nodes[r][0], y - nodes[r][1])
+        check(d(x1, y1, a) < d(x1, y1, b) and d(x2, y2, b) < d(x2, y2, a),
+              "arrow %d -> %d points from %d to %d" % (a, b, a, b))
+    check("MPI_Recv, 10.50 s" in text and "MPI_Recv, 9.25 s" in text and
+          "2 in flight to it" in text, "node labels")
+    check("deadlock" in text and "tag 5" in text, "verdict, edge labels")
+
+
+def t_observe_verify():
+    p = run("verify", OBS)
+    expect(p, 0, "verifying observation 1 of mksnap",
+           "channels: 2 checked (2 messages in flight, 1 payload recorded)",
+           "collective counts: not compared", ": OK")
+    check(p.stdout.count("ok    ") == 2, "2 rank files ok")
+    d = json.loads(run("verify", OBS, "--json").stdout)
+    check(d["ok"] and d["kind"] == "observation" and
+          d["messages_in_flight"] == 2 and d["payloads_recorded"] == 1 and
+          d["channels_checked"] == 2, "json")
+    dst = copy(snapdir(OBS), "observe-flip")
+    victim = os.path.join(dst, "rank-000000.h5")
+    flip_byte(victim)
+    expect(run("verify", dst), 1, "FAIL  " + victim + ": checksum mismatch",
+           "FAILED")
+    expect_error(run("show", dst), victim, "checksum mismatch")
+    expect_error(run("draw", dst, "-o", os.path.join(WORK, "x.svg")), victim)
+
+
+def t_observe_counters():
+    """One more message in flight than the sender sent: the
+    certificate of an observation counts /observe/inflight."""
+    h5py = h5py_or_skip()
+    dst = copy(snapdir(OBS), "observe-counters")
+    with h5py.File(os.path.join(dst, "rank-000000.h5"), "r+") as f:
+        c = f["observe/inflight"][:]
+        c[0]["count"] = 3
+        f["observe/inflight"][:] = c
+    fix_index(h5py, dst, 0)
+    p = run("verify", dst)
+    expect(p, 1, "FAIL  channel to rank 0 on communicator world from source "
+           "1 (world 1) tag 9: sent 3 before the sender's cut, but received "
+           "1 + in flight 3 = 4", "FAILED, 1 problem")
+    f = json.loads(run("verify", dst, "--json").stdout)["failures"][0]
+    check(f["sent"] == 3 and f["received"] == 1 and f["in_flight"] == 3,
+          "json")
 
 
 globals()["t_" + CASE]()

@@ -1,7 +1,8 @@
 /* Unit test of the store: write, commit, read back, damage, retention.
  * No MPI: the store makes no MPI calls.
  * Usage: test_store WORKDIR.  WORKDIR/rt/snap-000007 is left in place for
- * the h5dump, h5ls and h5py tests that follow this one. */
+ * the h5dump, h5ls and h5py tests that follow this one, and
+ * WORKDIR/obs/observe/snap-00000{4,5}, two observation snapshots. */
 #define _GNU_SOURCE /* memmem */
 #include <fcntl.h>
 #include <hdf5.h>
@@ -247,6 +248,24 @@ static const struct ms__region *by_name(const struct ms__rankdata *o,
     ASSERT_FAIL_("region %s not listed", name);
 }
 
+/* The `kind` attribute on / of an HDF5 file, read with HDF5 alone. */
+static void expect_kind(const char *path, const char *want)
+{
+    char buf[32] = "";
+    hid_t f = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT), a, t;
+
+    ASSERT_TRUE(f >= 0);
+    a = H5Aopen(f, "kind", H5P_DEFAULT);
+    ASSERT_TRUE(a >= 0);
+    t = H5Aget_type(a);
+    ASSERT_TRUE(H5Tget_size(t) < sizeof buf);
+    ASSERT_TRUE(H5Aread(a, t, buf) >= 0);
+    H5Tclose(t);
+    H5Aclose(a);
+    H5Fclose(f);
+    ASSERT_STREQ(buf, want);
+}
+
 /* Write, commit, read back every value. */
 static void test_roundtrip(struct state *s0, struct state *s1,
                            struct state *got)
@@ -284,13 +303,20 @@ static void test_roundtrip(struct state *s0, struct state *s1,
     ASSERT_STREQ(rix.app, "test_store");
     ASSERT_EQ_U64(rix.bytes, ix.bytes);
     ASSERT_EQ_U64(rix.nmsgs, 6);
+    ASSERT_EQ_INT(rix.observation, 0);
+    ASSERT_TRUE(!rix.report && !rix.cycle && !rix.props);
+    ASSERT_EQ_U64(rix.ncycle + rix.nprops, 0);
+    snprintf(path, sizeof path, "%s/snap-000007/index.h5", root);
+    expect_kind(path, "checkpoint");
+    rankpath(path, sizeof path, root, 7, 0);
+    expect_kind(path, "checkpoint");
     for (int r = 0; r < 2; r++) {
         ASSERT_EQ_U64(rix.checksums[r], ix.checksums[r]);
         rankpath(path, sizeof path, root, 7, r);
         ASSERT_EQ_INT(ms__store_file_checksum(path, &sum, &bytes), 0);
         ASSERT_EQ_U64(sum, ix.checksums[r]);
     }
-    free(rix.checksums);
+    ms__store_free_index(&rix);
     ASSERT_EQ_INT(ms__store_read_index(root, 99, &rix), MPISNAP_ENOSNAP);
     ASSERT_TRUE(rix.checksums == NULL);
 
@@ -314,6 +340,8 @@ static void test_roundtrip(struct state *s0, struct state *s1,
         ASSERT_EQ_U64(o.snap_id, 7);
         ASSERT_EQ_U64(o.point, 1234);
         ASSERT_EQ_DBL(o.time, 1700000000.25);
+        ASSERT_EQ_INT(o.observation, 0);
+        ASSERT_EQ_U64(o.obs.nneeds + o.obs.ninflight, 0);
         ASSERT_EQ_U64(o.nregions, 5);
         ASSERT_TRUE(by_name(&o, "u")->base == got->u);
         check_extras(&o);
@@ -395,6 +423,191 @@ static void expect_fail(const char *root, uint64_t id, uint64_t sum,
         for (size_t i = 0; i < sizeof got->u; i++)
             ASSERT_EQ_INT(p[i], 0xAB);
     }
+}
+
+/* ---- observation snapshots ---- */
+
+static struct ms__need needs0[] = {
+    {MS_NEED_RECV, 1, 5, 0, 1, 0},
+    {MS_NEED_RECV, -1, -1, 0, 9, 0}, /* MPI_ANY_SOURCE, MPI_ANY_TAG */
+    {MS_NEED_COLL, -1, 0, 0, 1, 11},
+};
+static struct ms__need needs1[] = {
+    {MS_NEED_SEND, 0, 7, 0, 1, 0},
+};
+static struct ms__counter inflight0[] = {
+    {1, 1, 9, 1, 3},
+    {9, 3, -5, 1, 1ULL << 33},
+};
+static int32_t cycle[] = {0, 1};
+static struct ms__property props[] = {
+    {"balance", MPISNAP_SUM, 1, 1000.0},
+    {"lowest", MPISNAP_MIN, 0, -2.5},
+    {"a-name-of-exactly-sixty-three-characters-0123456789abcdefghijkl",
+     MPISNAP_MAX, 1, 1e300},
+};
+static const char report[] =
+    "deadlock: ranks 0 and 1 wait for each other\n"
+    "  rank 0 in MPI_Recv (10.5 s): from rank 1, tag 5\n"
+    "  rank 1 in MPI_Ssend (9.25 s): to rank 0, tag 7\n";
+
+static void obsrec(struct ms__rankdata *d, int rank)
+{
+    struct ms__obsrec *o = &d->obs;
+
+    d->observation = 1;
+    d->point = 0;
+    snprintf(o->call, sizeof o->call, "%s", rank ? "MPI_Ssend" : "MPI_Recv");
+    o->mode = rank;
+    o->t_enter = 1700000000.125 + rank;
+    o->waited = rank ? 9.25 : 10.5;
+    o->nneeds = rank ? 1 : 3;
+    o->needs = rank ? needs1 : needs0;
+    o->ninflight = rank ? 0 : 2;
+    o->inflight = rank ? NULL : inflight0;
+}
+
+static void check_obsrec(const struct ms__rankdata *o, int rank)
+{
+    struct ms__rankdata d;
+
+    memset(&d, 0, sizeof d);
+    obsrec(&d, rank);
+    ASSERT_EQ_INT(o->observation, 1);
+    ASSERT_EQ_U64(o->point, 0);
+    ASSERT_STREQ(o->obs.call, d.obs.call);
+    ASSERT_EQ_INT(o->obs.mode, d.obs.mode);
+    ASSERT_EQ_DBL(o->obs.t_enter, d.obs.t_enter);
+    ASSERT_EQ_DBL(o->obs.waited, d.obs.waited);
+    ASSERT_EQ_U64(o->obs.nneeds, d.obs.nneeds);
+    ASSERT_TRUE(o->obs.needs);
+    for (size_t i = 0; i < d.obs.nneeds; i++) {
+        ASSERT_EQ_INT(o->obs.needs[i].kind, d.obs.needs[i].kind);
+        ASSERT_EQ_INT(o->obs.needs[i].peer, d.obs.needs[i].peer);
+        ASSERT_EQ_INT(o->obs.needs[i].tag, d.obs.needs[i].tag);
+        ASSERT_EQ_INT(o->obs.needs[i].pad, 0);
+        ASSERT_EQ_U64(o->obs.needs[i].comm_id, d.obs.needs[i].comm_id);
+        ASSERT_EQ_U64(o->obs.needs[i].ncoll, d.obs.needs[i].ncoll);
+    }
+    ASSERT_EQ_U64(o->obs.ninflight, d.obs.ninflight);
+    ASSERT_TRUE(o->obs.inflight); /* empty: still an allocation */
+    for (size_t i = 0; i < d.obs.ninflight; i++) {
+        ASSERT_EQ_U64(o->obs.inflight[i].comm_id, d.obs.inflight[i].comm_id);
+        ASSERT_EQ_INT(o->obs.inflight[i].peer, d.obs.inflight[i].peer);
+        ASSERT_EQ_INT(o->obs.inflight[i].tag, d.obs.inflight[i].tag);
+        ASSERT_EQ_INT(o->obs.inflight[i].dir, d.obs.inflight[i].dir);
+        ASSERT_EQ_U64(o->obs.inflight[i].count, d.obs.inflight[i].count);
+    }
+}
+
+/* Write a 2-rank observation into root (a $MPISNAP_DIR/observe). */
+static void observation(const char *root, uint64_t id, struct state *s0,
+                        const char *rep, struct ms__index *ix)
+{
+    struct ms__region r[5];
+    struct ms__rankdata d;
+    uint64_t sum, bytes;
+
+    memset(ix, 0, sizeof *ix);
+    ix->snap_id = id;
+    ix->nranks = 2;
+    ix->t_start = 1700000011.5;
+    ix->t_end = 1700000011.75;
+    snprintf(ix->app, sizeof ix->app, "test_store");
+    ix->checksums = calloc(2, sizeof *ix->checksums);
+    ix->observation = 1;
+    snprintf(ix->verdict, sizeof ix->verdict, "deadlock");
+    ix->report = (char *)rep;
+    ix->ncycle = 2;
+    ix->cycle = cycle;
+    ix->nprops = sizeof props / sizeof props[0];
+    ix->props = props;
+    ASSERT_EQ_INT(ms__store_begin(root, id), 0);
+    for (int rank = 0; rank < 2; rank++) {
+        regions_of(s0, r);
+        rankdata(&d, rank, id, r, 5);
+        obsrec(&d, rank);
+        ASSERT_EQ_INT(ms__store_write_rank(root, &d, &sum, &bytes), 0);
+        ix->checksums[rank] = sum;
+        ix->bytes += bytes;
+        ix->nmsgs += d.nmsgs;
+    }
+    ASSERT_EQ_INT(ms__store_commit(root, ix, 2), 0);
+}
+
+static void test_observation(struct state *s0, struct state *got)
+{
+    char root[1100], path[2048], err[256] = "";
+    struct ms__index ix, rix;
+    struct ms__region want[5];
+    struct ms__rankdata o;
+    char *big;
+
+    rootdir(root, sizeof root, "obs/observe");
+    observation(root, 4, s0, report, &ix);
+    ASSERT_EQ_INT(ms__store_read_index(root, 4, &rix), 0);
+    ASSERT_EQ_INT(rix.observation, 1);
+    ASSERT_EQ_U64(rix.snap_id, 4);
+    ASSERT_EQ_U64(rix.point, 0);
+    ASSERT_EQ_U64(rix.nmsgs, 6);
+    ASSERT_STREQ(rix.verdict, "deadlock");
+    ASSERT_STREQ(rix.report, report);
+    ASSERT_EQ_U64(rix.ncycle, 2);
+    ASSERT_EQ_INT(rix.cycle[0], 0);
+    ASSERT_EQ_INT(rix.cycle[1], 1);
+    ASSERT_EQ_U64(rix.nprops, 3);
+    for (size_t i = 0; i < 3; i++) {
+        ASSERT_STREQ(rix.props[i].name, props[i].name);
+        ASSERT_EQ_INT(rix.props[i].op, props[i].op);
+        ASSERT_EQ_INT(rix.props[i].complete, props[i].complete);
+        ASSERT_EQ_DBL(rix.props[i].value, props[i].value);
+    }
+    ASSERT_STREQ(ms__property_op_name(rix.props[1].op), "min");
+    ms__store_free_index(&rix);
+    ASSERT_TRUE(!rix.checksums && !rix.report && !rix.cycle && !rix.props);
+    snprintf(path, sizeof path, "%s/snap-000004/index.h5", root);
+    expect_kind(path, "observation");
+    rankpath(path, sizeof path, root, 4, 1);
+    expect_kind(path, "observation");
+
+    /* A restart must refuse it, before touching any region. */
+    regions_of(got, want);
+    expect_fail(root, 4, ix.checksums[0], want, 5, MPISNAP_EMISMATCH,
+                "snapshot 4 is an observation snapshot: it cannot be restored",
+                NULL, got);
+    ASSERT_EQ_INT(ms__store_read_rank(root, 4, 1, ix.checksums[1], NULL, 0, &o,
+                                      err, sizeof err),
+                  MPISNAP_EMISMATCH);
+    ASSERT_STREQ(
+        err, "snapshot 4 is an observation snapshot: it cannot be restored");
+
+    /* The tool reads it by path: everything, /observe included. */
+    for (int r = 0; r < 2; r++) {
+        rankpath(path, sizeof path, root, 4, r);
+        ASSERT_EQ_INT(
+            ms__store_read_rank_file(path, NULL, 0, &o, err, sizeof err), 0);
+        ASSERT_EQ_INT(o.rank, r);
+        ASSERT_EQ_U64(o.nregions, 5);
+        check_extras(&o);
+        check_trace(&o, r);
+        check_obsrec(&o, r);
+        ms__store_free_rankdata(&o);
+        ASSERT_TRUE(!o.obs.needs && !o.obs.inflight && !o.observation);
+    }
+    free(ix.checksums);
+
+    /* A report too long for an attribute is cut, not refused; an empty
+     * cycle and no properties are empty datasets. */
+    big = malloc(100000);
+    memset(big, 'x', 99999);
+    big[99999] = '\0';
+    observation(root, 5, s0, big, &ix);
+    free(ix.checksums);
+    ASSERT_EQ_INT(ms__store_read_index(root, 5, &rix), 0);
+    ASSERT_EQ_U64(strlen(rix.report), MS_REPORT_MAX);
+    ASSERT_STREQ(rix.report + MS_REPORT_MAX - 4, "...\n");
+    ms__store_free_index(&rix);
+    free(big);
 }
 
 static void test_mismatch(struct state *s0, struct state *got)
@@ -653,6 +866,7 @@ int main(int argc, char **argv)
     test_mismatch(s0, got);
     test_damage(s0, got);
     test_version(s0, got);
+    test_observation(s0, got);
     test_retention(s0);
     test_bad_write(s0);
 

@@ -147,7 +147,7 @@ int ms__core_restore(void)
             rc = ms__store_read_rank(ms__cfg.dir, ids[i], ms.world_rank,
                                      ix.checksums[ms.world_rank], ms__regions,
                                      ms__nregions, &d, err, sizeof err);
-        free(ix.checksums);
+        ms__store_free_index(&ix);
         if (rc < 0)
             MS_ERROR("snapshot %llu: %s", (unsigned long long)ids[i], err);
         PMPI_Allreduce(&rc, &worst, 1, MPI_INT, MPI_MIN, ms.ctl);

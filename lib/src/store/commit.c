@@ -86,9 +86,59 @@ static int index_attrs(hid_t f, const struct ms__index *ix)
         (ret = ms__h5_attr_put(f, "bytes", H5T_NATIVE_UINT64, &ix->bytes)) ||
         (ret = ms__h5_attr_put(f, "nmsgs", H5T_NATIVE_UINT64, &ix->nmsgs)) ||
         (ret = ms__h5_attr_put(f, "format_version", H5T_NATIVE_INT32, &fv)) ||
-        (ret = ms__h5_attr_str(f, "app", app)))
+        (ret = ms__h5_attr_str(f, "app", app)) ||
+        (ret = ms__h5_attr_str(f, "kind",
+                               ix->observation ? MS_KIND_OBSERVATION
+                                               : MS_KIND_CHECKPOINT)))
         return ret;
     return ms__h5_attr_str(f, "library_version", MPISNAP_VERSION_STRING);
+}
+
+/* An observation's verdict, report, cycle and properties.  The report is
+ * an attribute: cut to MS_REPORT_MAX bytes, ending in "...\n". */
+static int index_observation(hid_t f, const struct ms__index *ix)
+{
+    const char *rep = ix->report ? ix->report : "";
+    size_t len = strlen(rep);
+    char verdict[sizeof ix->verdict], *cut = NULL;
+    struct ms__property *props = NULL;
+    hid_t pt = H5I_INVALID_HID;
+    int ret = 0;
+
+    MS_SCHECK((ix->ncycle == 0 || ix->cycle) && (ix->nprops == 0 || ix->props),
+              MPISNAP_EINVAL, MS_SRC_NONE,
+              "commit: %zu cycle ranks, %zu properties but no buffer",
+              ix->ncycle, ix->nprops);
+    if (len > MS_REPORT_MAX) {
+        cut = malloc(MS_REPORT_MAX + 1);
+        MS_SCHECK(cut, MPISNAP_ENOMEM, MS_SRC_NONE, "report: out of memory");
+        memcpy(cut, rep, MS_REPORT_MAX - 4);
+        memcpy(cut + MS_REPORT_MAX - 4, "...\n", 5);
+        rep = cut;
+    }
+    /* Names NUL-terminated within their 64 bytes, whatever the caller. */
+    props = calloc(ix->nprops ? ix->nprops : 1, sizeof *props);
+    pt = ms__h5_prop_type();
+    MS_SCHECK(props && pt >= 0, MPISNAP_ENOMEM, MS_SRC_NONE,
+              "properties: out of memory");
+    for (size_t i = 0; i < ix->nprops; i++) {
+        props[i] = ix->props[i];
+        props[i].name[sizeof props[i].name - 1] = '\0';
+    }
+    snprintf(verdict, sizeof verdict, "%.*s", (int)sizeof verdict - 1,
+             ix->verdict);
+    if ((ret = ms__h5_attr_str(f, "verdict", verdict)) ||
+        (ret = ms__h5_attr_str(f, "report", rep)) ||
+        (ret = ms__h5_write_1d(f, "cycle", H5T_NATIVE_INT32, ix->ncycle,
+                               ix->cycle)))
+        goto out;
+    ret = ms__h5_write_1d(f, "properties", pt, ix->nprops, props);
+out:
+    if (pt >= 0)
+        H5Tclose(pt);
+    free(props);
+    free(cut);
+    return ret;
 }
 
 /* /ranks/<r> -> rank-NNNNNN.h5:/ so that h5ls -r index.h5 shows it all.
@@ -129,6 +179,8 @@ static int write_index(const char *path, const struct ms__index *ix)
                                (uint64_t)ix->nranks, ix->checksums)) ||
         (ret = index_links(f, ix->nranks)))
         goto out;
+    if (ix->observation)
+        ret = index_observation(f, ix);
 out:
     if (f >= 0 && H5Fclose(f) < 0 && ret == 0)
         ret = ms__store_err(MPISNAP_EIO, MS_SRC_H5, "close %s", path);

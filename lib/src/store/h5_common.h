@@ -14,6 +14,8 @@
 /* Names of the datasets, groups and attributes: docs/format.md. */
 #define MS_H5_INDEX "index.h5"
 #define MS_H5_LATEST "latest"
+#define MS_KIND_CHECKPOINT "checkpoint" /* the `kind` attribute on / */
+#define MS_KIND_OBSERVATION "observation"
 
 /* Row of /channels/envelopes. */
 struct ms__h5_env {
@@ -68,6 +70,8 @@ hid_t ms__h5_env_type(void);              /* memory types: close them */
 hid_t ms__h5_comm_type(void);
 hid_t ms__h5_counter_type(void);
 hid_t ms__h5_trace_type(void); /* struct ms__trace_ev without its pad */
+hid_t ms__h5_need_type(void);  /* struct ms__need without its pad */
+hid_t ms__h5_prop_type(void);  /* struct ms__property, name a string[64] */
 
 hid_t ms__h5_fapl(void); /* sec2, libver bounds: close it */
 int ms__h5_attr_put(hid_t obj, const char *name, hid_t type, const void *val);

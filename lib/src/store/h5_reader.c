@@ -32,8 +32,8 @@ out:
     return ret;
 }
 
-/* A fixed-length string attribute into buf (truncated to n - 1). */
-static int attr_str(hid_t obj, const char *name, char *buf, size_t n)
+/* A fixed-length string attribute into a new string (*out, malloc'd). */
+static int attr_str_alloc(hid_t obj, const char *name, char **out)
 {
     hid_t a = H5Aopen(obj, name, H5P_DEFAULT), ft = H5I_INVALID_HID;
     hid_t mt = H5I_INVALID_HID;
@@ -53,7 +53,8 @@ static int attr_str(hid_t obj, const char *name, char *buf, size_t n)
     MS_SCHECK(tmp && mt >= 0, MPISNAP_ENOMEM, MS_SRC_NONE, "out of memory");
     MS_SCHECK(H5Tset_size(mt, size) >= 0 && H5Aread(a, mt, tmp) >= 0,
               MPISNAP_ECORRUPT, MS_SRC_H5, "attribute %s", name);
-    snprintf(buf, n, "%s", tmp);
+    *out = tmp;
+    tmp = NULL;
 out:
     free(tmp);
     if (mt >= 0)
@@ -63,6 +64,41 @@ out:
     if (a >= 0)
         H5Aclose(a);
     return ret;
+}
+
+/* A fixed-length string attribute into buf (truncated to n - 1). */
+static int attr_str(hid_t obj, const char *name, char *buf, size_t n)
+{
+    char *s = NULL;
+    int ret = attr_str_alloc(obj, name, &s);
+
+    if (ret == 0)
+        snprintf(buf, n, "%s", s);
+    free(s);
+    return ret;
+}
+
+/* The `kind` attribute: absent (files before observations) is a
+ * checkpoint.  *observation 0 or 1. */
+static int read_kind(hid_t f, int32_t *observation)
+{
+    htri_t has = H5Aexists(f, "kind");
+    char kind[32];
+    int ret;
+
+    *observation = 0;
+    if (has < 0)
+        return ms__store_err(MPISNAP_ECORRUPT, MS_SRC_H5, "attribute kind");
+    if (has == 0)
+        return 0;
+    if ((ret = attr_str(f, "kind", kind, sizeof kind)) < 0)
+        return ret;
+    if (strcmp(kind, MS_KIND_OBSERVATION) == 0)
+        *observation = 1;
+    else if (strcmp(kind, MS_KIND_CHECKPOINT) != 0)
+        return ms__store_err(MPISNAP_ECORRUPT, MS_SRC_NONE, "unknown kind '%s'",
+                             kind);
+    return 0;
 }
 
 static int check_version(hid_t f)
@@ -370,6 +406,38 @@ static int read_trace(hid_t f, struct ms__rankdata *d)
     return 0;
 }
 
+/* /observe of an observation's rank file. */
+static int read_observe(hid_t f, struct ms__obsrec *o)
+{
+    hid_t g = H5Gopen2(f, "observe", H5P_DEFAULT);
+    hid_t nt = ms__h5_need_type(), ct = ms__h5_counter_type();
+    uint64_t n = 0;
+    int ret = 0;
+
+    MS_SCHECK(g >= 0, MPISNAP_ECORRUPT, MS_SRC_H5, "open /observe");
+    MS_SCHECK(nt >= 0 && ct >= 0, MPISNAP_EIO, MS_SRC_H5, "observe types");
+    if ((ret = attr_str(g, "call", o->call, sizeof o->call)) ||
+        (ret = attr_get(g, "mode", H5T_NATIVE_INT32, &o->mode)) ||
+        (ret = attr_get(g, "t_enter", H5T_NATIVE_DOUBLE, &o->t_enter)) ||
+        (ret = attr_get(g, "waited", H5T_NATIVE_DOUBLE, &o->waited)) ||
+        (ret = read_alloc(g, "needs", nt, (void **)&o->needs, &n)))
+        goto out;
+    o->nneeds = n;
+    for (uint64_t i = 0; i < n; i++)
+        o->needs[i].pad = 0;
+    if ((ret = read_alloc(g, "inflight", ct, (void **)&o->inflight, &n)))
+        goto out;
+    o->ninflight = n;
+out:
+    if (ct >= 0)
+        H5Tclose(ct);
+    if (nt >= 0)
+        H5Tclose(nt);
+    if (g >= 0)
+        H5Gclose(g);
+    return ret;
+}
+
 /* ------------------------------------------------------------- rank file */
 
 static int read_header(hid_t f, uint64_t id, int rank, struct ms__rankdata *d)
@@ -381,7 +449,8 @@ static int read_header(hid_t f, uint64_t id, int rank, struct ms__rankdata *d)
         (ret = attr_get(f, "nranks", H5T_NATIVE_INT32, &d->nranks)) ||
         (ret = attr_get(f, "snap_id", H5T_NATIVE_UINT64, &d->snap_id)) ||
         (ret = attr_get(f, "point", H5T_NATIVE_UINT64, &d->point)) ||
-        (ret = attr_get(f, "time", H5T_NATIVE_DOUBLE, &d->time)))
+        (ret = attr_get(f, "time", H5T_NATIVE_DOUBLE, &d->time)) ||
+        (ret = read_kind(f, &d->observation)))
         return ret;
     if (rank >= 0 && (d->rank != rank || d->snap_id != id))
         return ms__store_err(MPISNAP_ECORRUPT, MS_SRC_NONE,
@@ -392,9 +461,10 @@ static int read_header(hid_t f, uint64_t id, int rank, struct ms__rankdata *d)
     return 0;
 }
 
+/* restart: refuse an observation before anything else is read. */
 static int read_file(const char *path, uint64_t id, int rank,
                      const struct ms__region *want, size_t nwant,
-                     struct ms__rankdata *out)
+                     struct ms__rankdata *out, int restart)
 {
     hid_t fapl = ms__h5_fapl(), f = H5I_INVALID_HID;
     int ret = 0;
@@ -402,7 +472,13 @@ static int read_file(const char *path, uint64_t id, int rank,
     MS_SCHECK(fapl >= 0, MPISNAP_EIO, MS_SRC_H5, "file access list");
     f = H5Fopen(path, H5F_ACC_RDONLY, fapl);
     MS_SCHECK(f >= 0, MPISNAP_ECORRUPT, MS_SRC_H5, "not an HDF5 file");
-    if ((ret = read_header(f, id, rank, out)) || (ret = list_regions(f, out)))
+    if ((ret = read_header(f, id, rank, out)))
+        goto out;
+    MS_SCHECK(!(restart && out->observation), MPISNAP_EMISMATCH, MS_SRC_NONE,
+              "snapshot %llu is an observation snapshot: it cannot be "
+              "restored",
+              (unsigned long long)out->snap_id);
+    if ((ret = list_regions(f, out)))
         goto out;
     if (want && nwant) {
         /* All checks first, then the reads: nothing half-restored. */
@@ -415,6 +491,8 @@ static int read_file(const char *path, uint64_t id, int rank,
     if ((ret = read_channels(f, out)) || (ret = read_comms(f, out)) ||
         (ret = read_counters(f, out)) || (ret = read_trace(f, out)))
         goto out;
+    if (out->observation)
+        ret = read_observe(f, &out->obs);
 out:
     if (f >= 0)
         H5Fclose(f);
@@ -441,7 +519,7 @@ int ms__store_read_rank(const char *root, uint64_t id, int rank,
     char name[32], path[4096], msg[512];
     struct ms__h5_quiet q;
     uint64_t sum = 0, size = 0;
-    int ret;
+    int ret, refused = 0;
 
     memset(out, 0, sizeof *out);
     snprintf(name, sizeof name, "rank-%06d.h5", rank);
@@ -462,13 +540,15 @@ int ms__store_read_rank(const char *root, uint64_t id, int rank,
     if (ret < 0)
         goto out;
     ms__h5_quiet_begin(&q);
-    ret = read_file(path, id, rank, want, nwant, out);
+    ret = read_file(path, id, rank, want, nwant, out, 1);
     ms__h5_quiet_end(&q);
+    refused = ret == MPISNAP_EMISMATCH && out->observation;
 out:
     if (ret < 0) {
         ms__store_free_rankdata(out);
         snprintf(msg, sizeof msg, "%s", ms__store_lasterr());
-        ms__store_err(ret, MS_SRC_NONE, "%s: %s", name, msg);
+        if (!refused) /* that one is about the snapshot, not the file */
+            ms__store_err(ret, MS_SRC_NONE, "%s: %s", name, msg);
         if (errbuf && errlen)
             snprintf(errbuf, errlen, "%s", ms__store_lasterr());
     }
@@ -489,7 +569,7 @@ int ms__store_read_rank_file(const char *path, const struct ms__region *want,
                             MS_SRC_ERRNO, "%s", path);
     } else {
         ms__h5_quiet_begin(&q);
-        ret = read_file(path, 0, -1, want, nwant, out);
+        ret = read_file(path, 0, -1, want, nwant, out, 0);
         ms__h5_quiet_end(&q);
     }
     if (ret < 0) {
@@ -511,10 +591,36 @@ void ms__store_free_rankdata(struct ms__rankdata *d)
     free(d->comms);
     free(d->counters);
     free(d->trace);
+    free(d->obs.needs);
+    free(d->obs.inflight);
     memset(d, 0, sizeof *d);
 }
 
 /* ----------------------------------------------------------------- index */
+
+static int read_index_observation(hid_t f, struct ms__index *ix)
+{
+    hid_t pt = ms__h5_prop_type();
+    uint64_t n = 0;
+    int ret;
+
+    if (pt < 0)
+        return ms__store_err(MPISNAP_EIO, MS_SRC_H5, "property type");
+    if ((ret = attr_str(f, "verdict", ix->verdict, sizeof ix->verdict)) ||
+        (ret = attr_str_alloc(f, "report", &ix->report)) ||
+        (ret =
+             read_alloc(f, "cycle", H5T_NATIVE_INT32, (void **)&ix->cycle, &n)))
+        goto out;
+    ix->ncycle = n;
+    if ((ret = read_alloc(f, "properties", pt, (void **)&ix->props, &n)))
+        goto out;
+    ix->nprops = n;
+    for (size_t i = 0; i < ix->nprops; i++)
+        ix->props[i].name[sizeof ix->props[i].name - 1] = '\0';
+out:
+    H5Tclose(pt);
+    return ret;
+}
 
 static int read_index_file(hid_t f, struct ms__index *ix)
 {
@@ -537,7 +643,9 @@ static int read_index_file(hid_t f, struct ms__index *ix)
         return ms__store_err(MPISNAP_ECORRUPT, MS_SRC_NONE,
                              "%d ranks but %llu checksums", (int)ix->nranks,
                              (unsigned long long)n);
-    return 0;
+    if ((ret = read_kind(f, &ix->observation)) || !ix->observation)
+        return ret;
+    return read_index_observation(f, ix);
 }
 
 int ms__store_read_index(const char *root, uint64_t id, struct ms__index *ix)
@@ -566,9 +674,16 @@ out:
     if (fapl >= 0)
         H5Pclose(fapl);
     ms__h5_quiet_end(&q);
-    if (ret < 0) {
-        free(ix->checksums);
-        ix->checksums = NULL;
-    }
+    if (ret < 0)
+        ms__store_free_index(ix);
     return ret;
+}
+
+void ms__store_free_index(struct ms__index *ix)
+{
+    free(ix->checksums);
+    free(ix->report);
+    free(ix->cycle);
+    free(ix->props);
+    memset(ix, 0, sizeof *ix);
 }

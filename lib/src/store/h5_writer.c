@@ -163,6 +163,18 @@ const char *ms__etype_name(int etype)
     return etype_names[etype];
 }
 
+const char *ms__property_op_name(int op)
+{
+    /* clang-format off */
+    switch (op) {
+    case MPISNAP_SUM: return "sum";
+    case MPISNAP_MIN: return "min";
+    case MPISNAP_MAX: return "max";
+    default: return "?";
+    }
+    /* clang-format on */
+}
+
 int ms__h5_etype_parse(const char *name)
 {
     for (int i = 0; i < MS_T_COUNT_; i++)
@@ -273,6 +285,45 @@ hid_t ms__h5_trace_type(void)
         INSERT(t, struct ms__trace_ev, tag, H5T_NATIVE_INT32) < 0 ||
         INSERT(t, struct ms__trace_ev, comm_id, H5T_NATIVE_UINT64) < 0 ||
         INSERT(t, struct ms__trace_ev, pos, H5T_NATIVE_UINT64) < 0) {
+        H5Tclose(t);
+        return H5I_INVALID_HID;
+    }
+    return t;
+}
+
+hid_t ms__h5_need_type(void)
+{
+    hid_t t = H5Tcreate(H5T_COMPOUND, sizeof(struct ms__need));
+
+    if (t < 0)
+        return t;
+    if (INSERT(t, struct ms__need, kind, H5T_NATIVE_INT32) < 0 ||
+        INSERT(t, struct ms__need, peer, H5T_NATIVE_INT32) < 0 ||
+        INSERT(t, struct ms__need, tag, H5T_NATIVE_INT32) < 0 ||
+        INSERT(t, struct ms__need, comm_id, H5T_NATIVE_UINT64) < 0 ||
+        INSERT(t, struct ms__need, ncoll, H5T_NATIVE_UINT64) < 0) {
+        H5Tclose(t);
+        return H5I_INVALID_HID;
+    }
+    return t;
+}
+
+hid_t ms__h5_prop_type(void)
+{
+    hid_t t = H5Tcreate(H5T_COMPOUND, sizeof(struct ms__property));
+    hid_t name = H5Tcopy(H5T_C_S1);
+    int bad = t < 0 || name < 0;
+
+    bad = bad ||
+          H5Tset_size(name, sizeof((struct ms__property *)0)->name) < 0 ||
+          H5Tset_strpad(name, H5T_STR_NULLTERM) < 0 ||
+          INSERT(t, struct ms__property, name, name) < 0 ||
+          INSERT(t, struct ms__property, op, H5T_NATIVE_INT32) < 0 ||
+          INSERT(t, struct ms__property, complete, H5T_NATIVE_INT32) < 0 ||
+          INSERT(t, struct ms__property, value, H5T_NATIVE_DOUBLE) < 0;
+    if (name >= 0)
+        H5Tclose(name);
+    if (bad && t >= 0) {
         H5Tclose(t);
         return H5I_INVALID_HID;
     }
@@ -618,6 +669,40 @@ static int write_trace(hid_t file, const struct ms__rankdata *d)
     return ret;
 }
 
+/* /observe: the call this rank was in and what it waited for. */
+static int write_observe(hid_t file, const struct ms__obsrec *o)
+{
+    hid_t g =
+        H5Gcreate2(file, "observe", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+    hid_t nt = ms__h5_need_type(), ct = ms__h5_counter_type();
+    char call[sizeof o->call];
+    int ret = 0;
+
+    MS_SCHECK(g >= 0 && nt >= 0 && ct >= 0, MPISNAP_EIO, MS_SRC_H5,
+              "create /observe");
+    MS_SCHECK((o->nneeds == 0 || o->needs) &&
+                  (o->ninflight == 0 || o->inflight),
+              MPISNAP_EINVAL, MS_SRC_NONE,
+              "observe: %zu needs, %zu in-flight counts but no buffer",
+              o->nneeds, o->ninflight);
+    snprintf(call, sizeof call, "%.*s", (int)sizeof call - 1, o->call);
+    if ((ret = ms__h5_attr_str(g, "call", call)) ||
+        (ret = ms__h5_attr_put(g, "mode", H5T_NATIVE_INT32, &o->mode)) ||
+        (ret = ms__h5_attr_put(g, "t_enter", H5T_NATIVE_DOUBLE, &o->t_enter)) ||
+        (ret = ms__h5_attr_put(g, "waited", H5T_NATIVE_DOUBLE, &o->waited)) ||
+        (ret = ms__h5_write_1d(g, "needs", nt, o->nneeds, o->needs)))
+        goto out;
+    ret = ms__h5_write_1d(g, "inflight", ct, o->ninflight, o->inflight);
+out:
+    if (ct >= 0)
+        H5Tclose(ct);
+    if (nt >= 0)
+        H5Tclose(nt);
+    if (g >= 0)
+        H5Gclose(g);
+    return ret;
+}
+
 static int write_rank_attrs(hid_t file, const struct ms__rankdata *d)
 {
     int32_t fv = MPISNAP_FORMAT_VERSION;
@@ -629,7 +714,11 @@ static int write_rank_attrs(hid_t file, const struct ms__rankdata *d)
                                &d->snap_id)) ||
         (ret = ms__h5_attr_put(file, "point", H5T_NATIVE_UINT64, &d->point)) ||
         (ret = ms__h5_attr_put(file, "time", H5T_NATIVE_DOUBLE, &d->time)) ||
-        (ret = ms__h5_attr_put(file, "format_version", H5T_NATIVE_INT32, &fv)))
+        (ret =
+             ms__h5_attr_put(file, "format_version", H5T_NATIVE_INT32, &fv)) ||
+        (ret = ms__h5_attr_str(file, "kind",
+                               d->observation ? MS_KIND_OBSERVATION
+                                              : MS_KIND_CHECKPOINT)))
         return ret;
     return ms__h5_attr_str(file, "library_version", MPISNAP_VERSION_STRING);
 }
@@ -650,6 +739,8 @@ static int write_file(const char *path, const struct ms__rankdata *d)
     MS_SCHECK(ct >= 0, MPISNAP_EIO, MS_SRC_H5, "counters");
     ret = ms__h5_write_1d(f, "counters", ct, d->ncounters, d->counters);
     if (ret < 0 || (ret = write_trace(f, d)) < 0)
+        goto out;
+    if (d->observation && (ret = write_observe(f, &d->obs)) < 0)
         goto out;
     MS_SCHECK(H5Fflush(f, H5F_SCOPE_LOCAL) >= 0, MPISNAP_EIO, MS_SRC_H5,
               "flush %s", path);

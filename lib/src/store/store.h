@@ -91,6 +91,52 @@ struct ms__trace_ev {
     uint64_t pos;
 };
 
+/* ---- observation snapshots (docs/observe.md) ----
+ * What a rank's current MPI call waits for.  Peers are world ranks. */
+enum ms__need_kind {
+    MS_NEED_RECV = 1, /* a message on (comm_id, peer, tag); peer -1: any
+                         member of the communicator (MPI_ANY_SOURCE) */
+    MS_NEED_SEND = 2, /* peer to receive the message this rank sends on
+                         (comm_id, tag) (Ssend, rendezvous Send) */
+    MS_NEED_COLL = 3  /* every member of comm_id to start collective number
+                         ncoll on it (counted from 1) */
+};
+struct ms__need {
+    int32_t kind;
+    int32_t peer; /* world rank, -1 any (MS_NEED_RECV only) */
+    int32_t tag;  /* MPI_ANY_TAG as MPI defines it (MS_NEED_RECV) */
+    int32_t pad;
+    uint64_t comm_id;
+    uint64_t ncoll; /* MS_NEED_COLL */
+};
+
+/* A rank's state at an observation's record: its call and in-flight
+ * message counts.  Written as the /observe group of the rank file. */
+struct ms__obsrec {
+    char call[32];  /* "MPI_Recv", ...; "computing" when not in MPI */
+    int32_t mode;   /* 0: waits for all needs (Wait, Waitall, a blocking
+                       call); 1: for any one of them (Waitany, Waitsome) */
+    double t_enter; /* seconds since the epoch when the call began */
+    double waited;  /* seconds in the call when this rank recorded */
+    size_t nneeds;
+    struct ms__need *needs;
+    /* Messages in flight to this rank per stream: dir 1, peer = world rank
+     * of the sender, count = how many (sent before the sender's record,
+     * not yet matched by this rank at its record). */
+    size_t ninflight;
+    struct ms__counter *inflight;
+};
+
+/* A program-defined property combined over all ranks (mpisnap.h). */
+struct ms__property {
+    char name[64];
+    int32_t op;       /* enum mpisnap_op, stored as is: MPISNAP_SUM 0,
+                         MPISNAP_MIN 1, MPISNAP_MAX 2 (docs/format.md) */
+    int32_t complete; /* every rank had every in-flight payload */
+    double value;
+};
+const char *ms__property_op_name(int op); /* "sum", "min", "max", "?" */
+
 /* Everything one rank writes into rank-NNNNNN.h5. */
 struct ms__rankdata {
     int32_t rank, nranks;
@@ -107,6 +153,9 @@ struct ms__rankdata {
     struct ms__counter *counters;
     size_t ntrace;              /* 0: no /trace dataset */
     struct ms__trace_ev *trace; /* oldest first */
+    int32_t observation;        /* 1: an observation snapshot (kind
+                                   attribute "observation"): never restored */
+    struct ms__obsrec obs;      /* observation == 1 */
 };
 
 /* index.h5, written by rank 0 once every rank is done. */
@@ -119,7 +168,18 @@ struct ms__index {
     uint64_t *checksums; /* [nranks]: checksum of each rank file */
     uint64_t bytes;      /* total bytes of all rank files */
     uint64_t nmsgs;      /* messages in flight, all ranks */
+    /* Observation snapshots (observation == 1) only: */
+    int32_t observation;
+    char verdict[16]; /* "deadlock", "quiescent", "progressing" */
+    char *report;     /* the verdict as printed, several lines (malloc'd;
+                         NULL is written as ""; at most MS_REPORT_MAX
+                         bytes are stored, a longer one is cut) */
+    size_t ncycle;
+    int32_t *cycle; /* world ranks of the deadlock cycle, in wait order */
+    size_t nprops;
+    struct ms__property *props;
 };
+#define MS_REPORT_MAX 60000 /* an HDF5 attribute must stay below 64 KiB */
 
 /* Directory names: <root>/snap-000007 and <root>/snap-000007.partial. */
 void ms__store_snapdir(char *out, size_t n, const char *root, uint64_t id,
@@ -153,17 +213,24 @@ int ms__store_discard(const char *root, uint64_t id);
 int ms__store_scan(const char *root, int remove_partial, uint64_t **ids,
                    size_t *nids, int64_t *highest);
 
-/* Read the index of a committed snapshot (caller frees ix->checksums).
- * MPISNAP_ENOSNAP when the snapshot is not there, MPISNAP_EVERSION when it
- * was written by a newer format. */
+/* Read the index of a committed snapshot, observation fields included
+ * (free with ms__store_free_index).  MPISNAP_ENOSNAP when the snapshot is
+ * not there, MPISNAP_EVERSION when it was written by a newer format. */
 int ms__store_read_index(const char *root, uint64_t id, struct ms__index *ix);
+
+/* Free what ms__store_read_index allocated (checksums, report, cycle,
+ * props) and zero *ix. */
+void ms__store_free_index(struct ms__index *ix);
 
 /* Checksum of a whole file, as stored in the index: XXH64 with seed 0
  * (docs/format.md).  MPISNAP_ENOSNAP when the file does not exist. */
 int ms__store_file_checksum(const char *path, uint64_t *checksum,
                             uint64_t *bytes);
 
-/* Read one rank's file of a committed snapshot.  The file's checksum is
+/* Read one rank's file of a committed snapshot, for a restart.  An
+ * observation snapshot (kind "observation") is refused before anything is
+ * read: MPISNAP_EMISMATCH, errbuf "snapshot N is an observation snapshot:
+ * it cannot be restored".  The file's checksum is
  * checked against expect_checksum first (MPISNAP_ECORRUPT when it differs:
  * nothing is written into any region buffer then); then regions are matched
  * by name against want[] (same names, types and counts, and no region in
@@ -184,7 +251,8 @@ int ms__store_read_rank(const char *root, uint64_t id, int rank,
                         size_t errlen);
 
 /* Diagnostics (the command-line tool): read the rank file at path as
- * ms__store_read_rank does, but without the index: no checksum is compared
+ * ms__store_read_rank does, observations included (out->obs), but without
+ * the index: no checksum is compared
  * (ms__store_file_checksum computes one) and the file's rank and snapshot
  * id are taken as they are, so a file of a partial or damaged snapshot can
  * be read.  Fletcher-32 is still checked on every dataset read.  want,
@@ -194,8 +262,9 @@ int ms__store_read_rank_file(const char *path, const struct ms__region *want,
                              size_t nwant, struct ms__rankdata *out,
                              char *errbuf, size_t errlen);
 
-/* Free what ms__store_read_rank allocated (not the region bases) and zero
- * *d.  Only for data filled by ms__store_read_rank. */
+/* Free what ms__store_read_rank allocated (not the region bases; obs.needs
+ * and obs.inflight included) and zero *d.  Only for data filled by
+ * ms__store_read_rank or ms__store_read_rank_file. */
 void ms__store_free_rankdata(struct ms__rankdata *d);
 
 /* One line describing the last failure of a store call in this thread. */
