@@ -436,8 +436,7 @@ static double money(const struct mpisnap_view *v, void *arg)
 
     (void)arg;
     for (size_t i = 0; i < v->nmsgs; i++)
-        if (v->msgs[i].tag == TAG_TRANSFER &&
-            v->msgs[i].nbytes == sizeof t) {
+        if (v->msgs[i].tag == TAG_TRANSFER && v->msgs[i].nbytes == sizeof t) {
             memcpy(&t, v->msgs[i].data, sizeof t);
             sum += (double)t.amount;
         }

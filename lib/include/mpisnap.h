@@ -94,8 +94,8 @@ struct mpisnap_msg {
 
 /* This rank's part of an observation, as its property functions see it. */
 struct mpisnap_view {
-    long long id;   /* observation id */
-    int complete;   /* every message in flight to this rank is in msgs */
+    long long id; /* observation id */
+    int complete; /* every message in flight to this rank is in msgs */
     size_t nmsgs;
     const struct mpisnap_msg *msgs;
 };
@@ -103,8 +103,7 @@ struct mpisnap_view {
 /* A protected region as this rank recorded it (NULL when no such name);
  * *count elements of the type it was protected with. */
 MPISNAP_EXPORT const void *mpisnap_view_region(const struct mpisnap_view *v,
-                                               const char *name,
-                                               size_t *count);
+                                               const char *name, size_t *count);
 
 enum mpisnap_op { MPISNAP_SUM = 0, MPISNAP_MIN = 1, MPISNAP_MAX = 2 };
 
@@ -112,8 +111,7 @@ enum mpisnap_op { MPISNAP_SUM = 0, MPISNAP_MIN = 1, MPISNAP_MAX = 2 };
  * its record (no MPI calls inside fn), and the library combines the values
  * of all ranks with op.  Register the same names in the same order on
  * every rank, after MPI_Init. */
-typedef double (*mpisnap_property_fn)(const struct mpisnap_view *v,
-                                       void *arg);
+typedef double (*mpisnap_property_fn)(const struct mpisnap_view *v, void *arg);
 MPISNAP_EXPORT int mpisnap_property(const char *name, mpisnap_property_fn fn,
                                     enum mpisnap_op op, void *arg);
 

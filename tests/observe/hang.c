@@ -16,8 +16,13 @@
 
 #include <mpi.h>
 
-enum { TAG_TASK = 1, TAG_RESULT = 2, TAG_BARRIER = 3, TAG_CYCLE = 5,
-       TAG_RING = 9 };
+enum {
+    TAG_TASK = 1,
+    TAG_RESULT = 2,
+    TAG_BARRIER = 3,
+    TAG_CYCLE = 5,
+    TAG_RING = 9
+};
 
 static void warm_up(int rank, int size)
 {

@@ -238,14 +238,13 @@ static void add_need(int kind, struct ms__comm *c, int peer, int tag,
     O.rec.needs =
         xrealloc(O.rec.needs, (O.rec.nneeds + 1) * sizeof *O.rec.needs);
     nd = &O.rec.needs[O.rec.nneeds++];
-    *nd = (struct ms__need){
-        .kind = kind,
-        .peer = kind == MS_NEED_COLL    ? -1
-                : peer == MPI_ANY_SOURCE ? -1
-                                         : c->world[peer],
-        .tag = tag,
-        .comm_id = c->id,
-        .ncoll = ncoll};
+    *nd = (struct ms__need){.kind = kind,
+                            .peer = kind == MS_NEED_COLL     ? -1
+                                    : peer == MPI_ANY_SOURCE ? -1
+                                                             : c->world[peer],
+                            .tag = tag,
+                            .comm_id = c->id,
+                            .ncoll = ncoll};
 }
 
 /* What the call this rank is in waits for (ms.call). */
@@ -395,11 +394,10 @@ static void record_counters(void)
     for (c = ms.comm_list; c; c = c->next) {
         if (c->inter)
             continue;
-        O.comms[O.ncomms] = (struct ms__commrec){
-            c->id, c->parent, c->ordinal, c->color, c->ncoll, c->size,
-            c->world};
-        O.vcomms[O.ncomms] =
-            (struct ms__vcomm){.id = c->id, .ncoll = c->ncoll};
+        O.comms[O.ncomms] =
+            (struct ms__commrec){c->id,    c->parent, c->ordinal, c->color,
+                                 c->ncoll, c->size,   c->world};
+        O.vcomms[O.ncomms] = (struct ms__vcomm){.id = c->id, .ncoll = c->ncoll};
         comm_name(c, O.vcomms[O.ncomms].name, sizeof O.vcomms->name);
         O.ncomms++;
         for (p = 0; p < c->size; p++) {
@@ -524,16 +522,15 @@ static void markers_done(void)
             O.orphans++;
             MS_WARN("observation %lld: inconsistent cut on comm %016llx "
                     "from rank %d tag %d (received %llu, sent %llu)",
-                    (long long)O.id, (unsigned long long)s->comm_id,
-                    s->source, s->tag, (unsigned long long)s->R,
-                    (unsigned long long)s->C);
+                    (long long)O.id, (unsigned long long)s->comm_id, s->source,
+                    s->tag, (unsigned long long)s->R, (unsigned long long)s->C);
         }
         if (s->C <= s->R)
             continue;
         O.rec.inflight[O.rec.ninflight++] = (struct ms__counter){
             s->comm_id,
-            c && s->source < c->size ? c->world[s->source] : s->source,
-            s->tag, 1, s->C - s->R};
+            c && s->source < c->size ? c->world[s->source] : s->source, s->tag,
+            1, s->C - s->R};
         O.expected += s->C - s->R;
     }
     for (m = O.logs; m; m = m->next)
@@ -559,17 +556,17 @@ static struct mpisnap_msg *view_msgs(size_t *n)
         struct ms__comm *c = ms__comm_by_id(m->s->comm_id);
         if (m->pos > m->s->C)
             continue;
-        v[(*n)++] = (struct mpisnap_msg){c ? c->handle : MPI_COMM_NULL,
-                                         m->s->source, m->s->tag,
-                                         (size_t)m->nbytes, m->data};
+        v[(*n)++] =
+            (struct mpisnap_msg){c ? c->handle : MPI_COMM_NULL, m->s->source,
+                                 m->s->tag, (size_t)m->nbytes, m->data};
     }
     return v;
 }
 
 static const struct mpisnap_view *current_view;
 
-const void *mpisnap_view_region(const struct mpisnap_view *v,
-                                const char *name, size_t *count)
+const void *mpisnap_view_region(const struct mpisnap_view *v, const char *name,
+                                size_t *count)
 {
     size_t i;
 
@@ -709,9 +706,8 @@ static void finish(void)
         MS_INFO("observation %lld: %llu of %llu message(s) in flight to this "
                 "rank not received by the application: properties partial",
                 (long long)O.id,
-                (unsigned long long)(O.expected - (O.got < O.expected
-                                                       ? O.got
-                                                       : O.expected)),
+                (unsigned long long)(O.expected -
+                                     (O.got < O.expected ? O.got : O.expected)),
                 (unsigned long long)O.expected);
     ok = write_file(nvm, &checksum, &bytes) >= 0;
     report(ok, checksum, bytes, nvm, complete);
@@ -873,8 +869,8 @@ static void decide(int timed_out)
         MS_WARN("observation %lld: cannot commit in %s: %s", (long long)O.id,
                 root, ms__store_lasterr());
     else
-        MS_INFO("observation %lld committed in %s/snap-%06lld",
-                (long long)O.id, root, (long long)O.id);
+        MS_INFO("observation %lld committed in %s/snap-%06lld", (long long)O.id,
+                root, (long long)O.id);
     if (v.kind != MS_V_PROGRESSING && ms__cfg.on_hang_abort) {
         MS_ERROR("observation %lld: verdict %s: the job can never finish; "
                  "MPISNAP_ON_HANG=abort: aborting it",
@@ -1032,8 +1028,7 @@ static void advance(void)
     recv_msgs();
     if (O.state == O_IDLE && O.want && !O.finalizing) {
         O.want = 0;
-        MS_INFO("observation %lld started here (%s)", (long long)O.next,
-                O.why);
+        MS_INFO("observation %lld started here (%s)", (long long)O.next, O.why);
         record(O.next);
     }
     if (O.state == O_IDLE && has_early(O.next))

@@ -28,8 +28,8 @@ struct ms__vrank {
 enum { MS_V_PROGRESSING = 0, MS_V_DEADLOCK = 1, MS_V_QUIESCENT = 2 };
 
 struct ms__verdict {
-    int kind;      /* MS_V_* */
-    size_t ncycle; /* deadlock: the cycle in wait order (rank a waits for */
+    int kind;       /* MS_V_* */
+    size_t ncycle;  /* deadlock: the cycle in wait order (rank a waits for */
     int32_t *cycle; /* cycle[1], ... the last waits for cycle[0]) */
     size_t nstuck;  /* ranks that can never leave their call */
     int32_t *stuck;

@@ -199,7 +199,7 @@ void ms__obs_before_count(void); /* a message is about to count: apply a
                                     marker that came before it */
 void ms__obs_matched(struct ms__comm *c, MPI_Status *st, const void *buf,
                      MPI_Datatype dt, uint64_t pos);
-void ms__obs_want(const char *why); /* start an observation */
+void ms__obs_want(const char *why);          /* start an observation */
 void ms__obs_comm_freed(struct ms__comm *c); /* keep its counts */
 
 /* ---- global state ---- */

@@ -106,89 +106,90 @@ SEND_PERSISTENT(X)
 /* ---- collectives: counted per communicator when they start ----
  * X(name, (prototype), (arguments), comm) */
 #define COLL_BLOCKING(X)                                                       \
-    X(Barrier, Ibarrier, (MPI_Comm comm), (comm))                                        \
-    X(Bcast, Ibcast, (void *b, int n, MPI_Datatype t, int root, MPI_Comm comm),        \
+    X(Barrier, Ibarrier, (MPI_Comm comm), (comm))                              \
+    X(Bcast, Ibcast,                                                           \
+      (void *b, int n, MPI_Datatype t, int root, MPI_Comm comm),               \
       (b, n, t, root, comm))                                                   \
-    X(Gather, Igather,                                                                  \
+    X(Gather, Igather,                                                         \
       (const void *sb, int sn, MPI_Datatype st, void *rb, int rn,              \
        MPI_Datatype rt, int root, MPI_Comm comm),                              \
       (sb, sn, st, rb, rn, rt, root, comm))                                    \
-    X(Gatherv, Igatherv,                                                                 \
+    X(Gatherv, Igatherv,                                                       \
       (const void *sb, int sn, MPI_Datatype st, void *rb, const int *rn,       \
        const int *d, MPI_Datatype rt, int root, MPI_Comm comm),                \
       (sb, sn, st, rb, rn, d, rt, root, comm))                                 \
-    X(Scatter, Iscatter,                                                                 \
+    X(Scatter, Iscatter,                                                       \
       (const void *sb, int sn, MPI_Datatype st, void *rb, int rn,              \
        MPI_Datatype rt, int root, MPI_Comm comm),                              \
       (sb, sn, st, rb, rn, rt, root, comm))                                    \
-    X(Scatterv, Iscatterv,                                                                \
+    X(Scatterv, Iscatterv,                                                     \
       (const void *sb, const int *sn, const int *d, MPI_Datatype st, void *rb, \
        int rn, MPI_Datatype rt, int root, MPI_Comm comm),                      \
       (sb, sn, d, st, rb, rn, rt, root, comm))                                 \
-    X(Allgather, Iallgather,                                                               \
+    X(Allgather, Iallgather,                                                   \
       (const void *sb, int sn, MPI_Datatype st, void *rb, int rn,              \
        MPI_Datatype rt, MPI_Comm comm),                                        \
       (sb, sn, st, rb, rn, rt, comm))                                          \
-    X(Allgatherv, Iallgatherv,                                                              \
+    X(Allgatherv, Iallgatherv,                                                 \
       (const void *sb, int sn, MPI_Datatype st, void *rb, const int *rn,       \
        const int *d, MPI_Datatype rt, MPI_Comm comm),                          \
       (sb, sn, st, rb, rn, d, rt, comm))                                       \
-    X(Alltoall, Ialltoall,                                                                \
+    X(Alltoall, Ialltoall,                                                     \
       (const void *sb, int sn, MPI_Datatype st, void *rb, int rn,              \
        MPI_Datatype rt, MPI_Comm comm),                                        \
       (sb, sn, st, rb, rn, rt, comm))                                          \
-    X(Alltoallv, Ialltoallv,                                                               \
+    X(Alltoallv, Ialltoallv,                                                   \
       (const void *sb, const int *sn, const int *sd, MPI_Datatype st,          \
        void *rb, const int *rn, const int *rd, MPI_Datatype rt,                \
        MPI_Comm comm),                                                         \
       (sb, sn, sd, st, rb, rn, rd, rt, comm))                                  \
-    X(Alltoallw, Ialltoallw,                                                               \
+    X(Alltoallw, Ialltoallw,                                                   \
       (const void *sb, const int *sn, const int *sd, const MPI_Datatype *st,   \
        void *rb, const int *rn, const int *rd, const MPI_Datatype *rt,         \
        MPI_Comm comm),                                                         \
       (sb, sn, sd, st, rb, rn, rd, rt, comm))                                  \
-    X(Reduce, Ireduce,                                                                  \
+    X(Reduce, Ireduce,                                                         \
       (const void *sb, void *rb, int n, MPI_Datatype t, MPI_Op op, int root,   \
        MPI_Comm comm),                                                         \
       (sb, rb, n, t, op, root, comm))                                          \
-    X(Allreduce, Iallreduce,                                                               \
+    X(Allreduce, Iallreduce,                                                   \
       (const void *sb, void *rb, int n, MPI_Datatype t, MPI_Op op,             \
        MPI_Comm comm),                                                         \
       (sb, rb, n, t, op, comm))                                                \
-    X(Reduce_scatter, Ireduce_scatter,                                                          \
+    X(Reduce_scatter, Ireduce_scatter,                                         \
       (const void *sb, void *rb, const int *rn, MPI_Datatype t, MPI_Op op,     \
        MPI_Comm comm),                                                         \
       (sb, rb, rn, t, op, comm))                                               \
-    X(Reduce_scatter_block, Ireduce_scatter_block,                                                    \
+    X(Reduce_scatter_block, Ireduce_scatter_block,                             \
       (const void *sb, void *rb, int n, MPI_Datatype t, MPI_Op op,             \
        MPI_Comm comm),                                                         \
       (sb, rb, n, t, op, comm))                                                \
-    X(Scan, Iscan,                                                                    \
+    X(Scan, Iscan,                                                             \
       (const void *sb, void *rb, int n, MPI_Datatype t, MPI_Op op,             \
        MPI_Comm comm),                                                         \
       (sb, rb, n, t, op, comm))                                                \
-    X(Exscan, Iexscan,                                                                  \
+    X(Exscan, Iexscan,                                                         \
       (const void *sb, void *rb, int n, MPI_Datatype t, MPI_Op op,             \
        MPI_Comm comm),                                                         \
       (sb, rb, n, t, op, comm))                                                \
-    X(Neighbor_allgather, Ineighbor_allgather,                                                      \
+    X(Neighbor_allgather, Ineighbor_allgather,                                 \
       (const void *sb, int sn, MPI_Datatype st, void *rb, int rn,              \
        MPI_Datatype rt, MPI_Comm comm),                                        \
       (sb, sn, st, rb, rn, rt, comm))                                          \
-    X(Neighbor_allgatherv, Ineighbor_allgatherv,                                                     \
+    X(Neighbor_allgatherv, Ineighbor_allgatherv,                               \
       (const void *sb, int sn, MPI_Datatype st, void *rb, const int *rn,       \
        const int *d, MPI_Datatype rt, MPI_Comm comm),                          \
       (sb, sn, st, rb, rn, d, rt, comm))                                       \
-    X(Neighbor_alltoall, Ineighbor_alltoall,                                                       \
+    X(Neighbor_alltoall, Ineighbor_alltoall,                                   \
       (const void *sb, int sn, MPI_Datatype st, void *rb, int rn,              \
        MPI_Datatype rt, MPI_Comm comm),                                        \
       (sb, sn, st, rb, rn, rt, comm))                                          \
-    X(Neighbor_alltoallv, Ineighbor_alltoallv,                                                      \
+    X(Neighbor_alltoallv, Ineighbor_alltoallv,                                 \
       (const void *sb, const int *sn, const int *sd, MPI_Datatype st,          \
        void *rb, const int *rn, const int *rd, MPI_Datatype rt,                \
        MPI_Comm comm),                                                         \
       (sb, sn, sd, st, rb, rn, rd, rt, comm))                                  \
-    X(Neighbor_alltoallw, Ineighbor_alltoallw,                                                      \
+    X(Neighbor_alltoallw, Ineighbor_alltoallw,                                 \
       (const void *sb, const int *sn, const MPI_Aint *sd,                      \
        const MPI_Datatype *st, void *rb, const int *rn, const MPI_Aint *rd,    \
        const MPI_Datatype *rt, MPI_Comm comm),                                 \

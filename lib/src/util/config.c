@@ -128,8 +128,7 @@ int ms__config_load(char *errbuf, size_t errlen)
         if (strcasecmp(v, "abort") == 0)
             c.on_hang_abort = 1;
         else if (strcasecmp(v, "report") != 0)
-            return bad(errbuf, errlen, "MPISNAP_ON_HANG", v,
-                       "report or abort");
+            return bad(errbuf, errlen, "MPISNAP_ON_HANG", v, "report or abort");
     }
 
     c.kill_rank = -1;
