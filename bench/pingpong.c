@@ -123,13 +123,28 @@ typedef double kernel_fn(struct bench *b, int n, long iters);
             }                                                                  \
         }                                                                      \
         return MPI_Wtime() - t0;                                               \
+    }                                                                          \
+                                                                               \
+    /* A small collective: 8-byte MPI_Allreduce, back to back. */              \
+    static double allreduce_##MODE(struct bench *b, int n, long iters)         \
+    {                                                                          \
+        double x = b->rank, y;                                                 \
+        double t0;                                                             \
+        long i;                                                                \
+                                                                               \
+        (void)n;                                                               \
+        PMPI_Barrier(MPI_COMM_WORLD);                                          \
+        t0 = MPI_Wtime();                                                      \
+        for (i = 0; i < iters; i++)                                            \
+            P##Allreduce(&x, &y, 1, MPI_DOUBLE, MPI_SUM, MPI_COMM_WORLD);      \
+        return MPI_Wtime() - t0;                                               \
     }
 
 KERNELS(PMPI_, plain)
 KERNELS(MPI_, layer)
 #undef KERNELS
 
-enum kind { LATENCY, LATENCY_NB, BANDWIDTH };
+enum kind { LATENCY, LATENCY_NB, BANDWIDTH, COLLECTIVE };
 
 struct test {
     enum kind kind;
@@ -145,6 +160,7 @@ static const struct test tests[] = {
     {LATENCY, "latency", 1 << 20, {pingpong_plain, pingpong_layer}},
     {LATENCY_NB, "latency-nb", 8, {pingpong_nb_plain, pingpong_nb_layer}},
     {BANDWIDTH, "bandwidth", 1 << 20, {stream_plain, stream_layer}},
+    {COLLECTIVE, "allreduce", 8, {allreduce_plain, allreduce_layer}},
 };
 #define NTESTS (int)(sizeof tests / sizeof *tests)
 
@@ -230,6 +246,8 @@ static double to_unit(const struct test *t, long iters, double s)
 {
     if (t->kind == BANDWIDTH)
         return (double)iters * WINDOW * t->size / s / 1e6;
+    if (t->kind == COLLECTIVE)
+        return s / (double)iters * 1e6;
     return s / (2.0 * (double)iters) * 1e6;
 }
 
@@ -268,7 +286,9 @@ static long calibrate(struct bench *b, const struct test *t,
  * slot used hold the pattern.  Returns the number of bad slots. */
 static int check_data(const struct bench *b, const struct test *t)
 {
-    int slots = t->kind == BANDWIDTH ? (b->rank == 1 ? WINDOW : 0) : 1;
+    int slots = t->kind == BANDWIDTH    ? (b->rank == 1 ? WINDOW : 0)
+                : t->kind == COLLECTIVE ? 0
+                                        : 1;
     int w, bad = 0;
 
     for (w = 0; w < slots; w++)
@@ -344,6 +364,7 @@ static void usage(FILE *f)
             "  latency-nb  Isend/Irecv/Waitall ping-pong at 8 B\n"
             "  bandwidth   %d Isends of 1 MiB in flight, Irecvs, Waitall, "
             "1-byte ack\n"
+            "  allreduce   8-byte MPI_Allreduce, microseconds per call\n"
             "\n"
             "  --reps N    repetitions per mode and test (default 21)\n"
             "  --iters N   iterations per repetition (default: calibrated "
@@ -457,7 +478,7 @@ static void print_results(const struct options *o, const struct result *res,
     printf("medians over the repetitions [interquartile range]; ratio: of "
            "the medians;\npaired: median of the per-repetition ratios\n");
     printf("latency: one-way microseconds (round trip / 2); bandwidth: MB/s "
-           "(10^6 B/s), window %d\n\n",
+           "(10^6 B/s), window %d;\nallreduce: microseconds per call\n\n",
            WINDOW);
     printf("%-10s %7s %9s  %-28s %-28s %7s %7s\n", "test", "size", "iters",
            "plain", "layer", "ratio", "paired");

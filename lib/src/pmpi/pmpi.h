@@ -182,6 +182,7 @@ struct ms__call {
     const MPI_Request *reqs; /* Wait family: the application's requests */
     int nreqs;
     int hang_fired; /* MPISNAP_HANG_AFTER already fired in this call */
+    unsigned spins; /* turns of the loop with nothing done */
 };
 
 /* Enter/leave a blocking call; nested calls keep the outer one. */
