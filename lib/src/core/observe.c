@@ -31,7 +31,11 @@
 enum { T_MARKER = 1, T_REPORT = 2, T_OUTCOME = 3 }; /* tags on ms.octl */
 enum { O_IDLE, O_RECORDED, O_PAYLOAD, O_REPORTED };
 
-#define GRACE 0.2 /* s a blocked rank waits for in-flight payloads */
+/* How long a rank waits for the payloads of messages in flight to it once
+ * every marker is in: blocked in MPI (it may never receive them), and
+ * running (it receives them soon, or does not want them). */
+#define GRACE_BLOCKED 0.2
+#define GRACE_RUNNING 1.0
 #define KEEP 10   /* observation snapshots kept */
 
 /* An incoming stream at the record: received R, sender's count C. */
@@ -40,6 +44,7 @@ struct ostream {
     int32_t source, tag; /* source: rank in the communicator */
     uint64_t R, C;
     int have_C;
+    int queued; /* its messages in the library's queue are accounted */
 };
 
 /* A message the application received in the window: kept if R < pos <= C */
@@ -428,6 +433,8 @@ static void apply_early(void)
     }
 }
 
+static void record_queued(void);
+
 static void record(int64_t id)
 {
     size_t i;
@@ -454,6 +461,7 @@ static void record(int64_t id)
         O.mklen[w] = 2;
     }
     record_counters();
+    record_queued();
     for (w = 0; w < ms.world_size; w++) {
         if (w == ms.world_rank)
             continue;
@@ -468,26 +476,27 @@ static void record(int64_t id)
 
 /* ---- the window ---- */
 
-void ms__obs_matched(struct ms__comm *c, MPI_Status *st, const void *buf,
-                     MPI_Datatype dt, uint64_t pos)
+void ms__obs_matched(struct ms__comm *c, int source, int tag, uint64_t pos,
+                     const void *buf, int count, MPI_Datatype dt)
 {
-    struct ostream *s = stream_get(c->id, st->MPI_SOURCE, st->MPI_TAG);
+    struct ostream *s = stream_get(c->id, source, tag);
     struct olog *m;
-    int n = 0, size = 0, at = 0;
+    int size = 0, at = 0;
 
     if (O.state != O_RECORDED && !s->have_C)
         s->have_C = 1; /* no marker named it: nothing sent before the cut */
     if (pos <= s->R || (s->have_C && pos > s->C))
         return; /* received before the record, or sent after the cut */
     m = xrealloc(NULL, sizeof *m);
-    if (buf && dt != MPI_DATATYPE_NULL) {
-        PMPI_Get_count(st, dt, &n);
-        n = n == MPI_UNDEFINED ? 0 : n;
-        PMPI_Pack_size(n, dt, c->handle, &size);
-    }
+    if (buf && dt == MPI_PACKED)
+        size = count;
+    else if (buf && dt != MPI_DATATYPE_NULL)
+        PMPI_Pack_size(count, dt, c->handle, &size);
     m->data = xrealloc(NULL, (size_t)size);
-    if (size)
-        PMPI_Pack(buf, n, dt, m->data, size, &at, c->handle);
+    if (size && dt == MPI_PACKED)
+        memcpy(m->data, buf, (size_t)(at = size));
+    else if (size)
+        PMPI_Pack(buf, count, dt, m->data, size, &at, c->handle);
     m->nbytes = (uint64_t)at;
     m->full = buf != NULL;
     m->s = s;
@@ -498,8 +507,38 @@ void ms__obs_matched(struct ms__comm *c, MPI_Status *st, const void *buf,
     else
         O.logs = m;
     O.ltail = m;
-    if (O.state == O_PAYLOAD && buf)
+    if (O.state == O_PAYLOAD && m->full)
         O.got++;
+}
+
+/* Messages the library received for the application and still holds
+ * (drained by a checkpoint snapshot): the application has not received
+ * them, so they are in flight, and their payloads are known. */
+static void record_queued(void)
+{
+    struct ms__comm *c;
+    struct ms__qmsg *q, *r;
+    struct ostream *s;
+    uint64_t k, i;
+
+    for (c = ms.comm_list; c; c = c->next)
+        for (q = c->qhead; q; q = q->next) {
+            if (!q->counted)
+                continue;
+            s = stream_get(c->id, q->source, q->tag);
+            if (s->queued)
+                continue;
+            s->queued = 1;
+            /* q is the first of k queued messages of its stream: they hold
+             * positions R-k+1 .. R, in queue order. */
+            for (k = 0, r = q; r; r = r->next)
+                k += r->counted && r->source == q->source && r->tag == q->tag;
+            s->R -= k < s->R ? k : s->R;
+            for (i = 1, r = q; r; r = r->next)
+                if (r->counted && r->source == q->source && r->tag == q->tag)
+                    ms__obs_matched(c, r->source, r->tag, s->R + i++, r->data,
+                                    (int)r->nbytes, MPI_PACKED);
+        }
 }
 
 /* Every marker is in: how many messages are in flight to this rank. */
@@ -1038,8 +1077,7 @@ static void advance(void)
     if (O.state == O_PAYLOAD) {
         now = wallclock();
         if (O.got >= O.expected ||
-            (ms.call.name && now - O.t_markers > GRACE) ||
-            now - O.t_markers > ms__cfg.timeout)
+            now - O.t_markers > (ms.call.name ? GRACE_BLOCKED : GRACE_RUNNING))
             finish();
     }
     if (ms.world_rank == 0 && O.state != O_IDLE) {

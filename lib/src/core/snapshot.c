@@ -516,6 +516,7 @@ static void drain(void)
         struct ms__qmsg *q;
         MPI_Message msg;
         MPI_Status st;
+        uint64_t pos;
         void *data;
         int flag = 1, nbytes;
 
@@ -531,10 +532,13 @@ static void drain(void)
                  q = q->next)
                 ;
             if (q) {
-                uint64_t pos = ms__count_recv(c, q->source, q->tag);
+                pos = ms__count_recv(c, q->source, q->tag);
                 q->counted = 1;
                 ms__core_matched(c, q->source, q->tag, pos, q->data,
                                  (int)q->nbytes, MPI_PACKED);
+                if (ms.obs_window) /* still in flight for the application */
+                    ms__obs_matched(c, q->source, q->tag, pos, q->data,
+                                    (int)q->nbytes, MPI_PACKED);
                 continue;
             }
             PMPI_Improbe(w->source, MPI_ANY_TAG, c->handle, &flag, &msg, &st);
@@ -547,9 +551,12 @@ static void drain(void)
                 PMPI_Abort(MPI_COMM_WORLD, 1);
             }
             PMPI_Mrecv(data, nbytes, MPI_PACKED, &msg, &st);
-            ms__core_matched(c, st.MPI_SOURCE, st.MPI_TAG,
-                             ms__count_recv(c, st.MPI_SOURCE, st.MPI_TAG), data,
-                             nbytes, MPI_PACKED);
+            pos = ms__count_recv(c, st.MPI_SOURCE, st.MPI_TAG);
+            ms__core_matched(c, st.MPI_SOURCE, st.MPI_TAG, pos, data, nbytes,
+                             MPI_PACKED);
+            if (ms.obs_window) /* still in flight for the application */
+                ms__obs_matched(c, st.MPI_SOURCE, st.MPI_TAG, pos, data,
+                                nbytes, MPI_PACKED);
             if (ms__queue_push(c, st.MPI_SOURCE, st.MPI_TAG, data,
                                (uint64_t)nbytes, 1) < 0) {
                 MS_ERROR("cannot queue a drained message: aborting job");

@@ -108,10 +108,14 @@ static void deliver_queued(struct ms__held *h, struct ms__qmsg *q,
     h->status.MPI_ERROR = rc;
     if (!q->counted) {
         uint64_t pos = ms__count_recv(h->c, q->source, q->tag);
-        if (ms.window && rc == MPI_SUCCESS) {
+        if ((ms.window || ms.obs_window) && rc == MPI_SUCCESS) {
             PMPI_Get_count(&h->status, h->dt, &n);
-            ms__core_matched(h->c, q->source, q->tag, pos, h->buf, n, h->dt);
+            n = n == MPI_UNDEFINED ? 0 : n;
         }
+        if (ms.window && rc == MPI_SUCCESS)
+            ms__core_matched(h->c, q->source, q->tag, pos, h->buf, n, h->dt);
+        if (ms.obs_window && rc == MPI_SUCCESS)
+            ms__obs_matched(h->c, q->source, q->tag, pos, h->buf, n, h->dt);
     }
     ms__queue_release(q);
     finish(h);

@@ -198,8 +198,10 @@ int ms__obs_wait(MPI_Request *req, MPI_Status *st);
 void ms__obs_poll(void);         /* markers, reports, outcome, triggers */
 void ms__obs_before_count(void); /* a message is about to count: apply a
                                     marker that came before it */
-void ms__obs_matched(struct ms__comm *c, MPI_Status *st, const void *buf,
-                     MPI_Datatype dt, uint64_t pos);
+/* A message at position pos of its stream was matched (count elements of
+ * dt in buf; the library's own queue uses MPI_PACKED bytes). */
+void ms__obs_matched(struct ms__comm *c, int source, int tag, uint64_t pos,
+                     const void *buf, int count, MPI_Datatype dt);
 void ms__obs_want(const char *why);          /* start an observation */
 void ms__obs_comm_freed(struct ms__comm *c); /* keep its counts */
 

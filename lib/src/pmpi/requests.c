@@ -109,8 +109,14 @@ void ms__matched(struct ms__comm *c, MPI_Status *st, const void *buf, int count,
     pos = ms__count_recv(c, st->MPI_SOURCE, st->MPI_TAG);
     if (MS_UNLIKELY(ms.window))
         ms__core_matched(c, st->MPI_SOURCE, st->MPI_TAG, pos, buf, count, dt);
-    if (MS_UNLIKELY(ms.obs_window))
-        ms__obs_matched(c, st, buf, dt, pos);
+    if (MS_UNLIKELY(ms.obs_window)) {
+        /* The window may have opened just now, in the marker check. */
+        if (buf && dt != MPI_DATATYPE_NULL) {
+            PMPI_Get_count(st, dt, &count);
+            count = count == MPI_UNDEFINED ? 0 : count;
+        }
+        ms__obs_matched(c, st->MPI_SOURCE, st->MPI_TAG, pos, buf, count, dt);
+    }
 }
 
 MPI_Status *ms__statuses(MPI_Status *app, int n)
