@@ -36,7 +36,6 @@ enum { O_IDLE, O_RECORDED, O_PAYLOAD, O_REPORTED };
  * running (it receives them soon, or does not want them). */
 #define GRACE_BLOCKED 0.2
 #define GRACE_RUNNING 1.0
-#define KEEP 10   /* observation snapshots kept */
 
 /* An incoming stream at the record: received R, sender's count C. */
 struct ostream {
@@ -53,7 +52,8 @@ struct olog {
     struct ostream *s;
     uint64_t pos, nbytes;
     unsigned char *data;
-    int full; /* data holds the payload (not a receive without buffer) */
+    int full;   /* data holds the payload (not a receive without buffer) */
+    int forced; /* in flight whatever its position (record_undelivered) */
 };
 
 struct oprop {
@@ -434,6 +434,7 @@ static void apply_early(void)
 }
 
 static void record_queued(void);
+static void record_undelivered(void);
 
 static void record(int64_t id)
 {
@@ -462,6 +463,7 @@ static void record(int64_t id)
     }
     record_counters();
     record_queued();
+    record_undelivered();
     for (w = 0; w < ms.world_size; w++) {
         if (w == ms.world_rank)
             continue;
@@ -485,7 +487,7 @@ void ms__obs_matched(struct ms__comm *c, int source, int tag, uint64_t pos,
 
     if (O.state != O_RECORDED && !s->have_C)
         s->have_C = 1; /* no marker named it: nothing sent before the cut */
-    if (pos <= s->R || (s->have_C && pos > s->C))
+    if (pos && (pos <= s->R || (s->have_C && pos > s->C)))
         return; /* received before the record, or sent after the cut */
     m = xrealloc(NULL, sizeof *m);
     if (buf && dt == MPI_PACKED)
@@ -499,6 +501,7 @@ void ms__obs_matched(struct ms__comm *c, int source, int tag, uint64_t pos,
         PMPI_Pack(buf, count, dt, m->data, size, &at, c->handle);
     m->nbytes = (uint64_t)at;
     m->full = buf != NULL;
+    m->forced = pos == 0;
     m->s = s;
     m->pos = pos;
     m->next = NULL;
@@ -541,6 +544,34 @@ static void record_queued(void)
         }
 }
 
+/* Receives the library matched for a request the application has not
+ * collected yet (library matching, during a checkpoint snapshot): counted,
+ * but not seen by the application, so in flight for it.  Their positions
+ * need not be the last of their stream; only how many and their payloads
+ * matter, so they are logged as they are. */
+static void record_undelivered(void)
+{
+    struct ms__held *h;
+    struct ms__req *r;
+    struct ostream *s;
+    size_t i;
+    int n;
+
+    for (i = 0; i < ms.reqs.cap; i++) {
+        if (!ms.reqs.keys[i] || !(r = ms.reqs.vals[i]) || !(h = r->held) ||
+            !r->active || !h->done || h->cancelled ||
+            h->status.MPI_SOURCE < 0 || h->status.MPI_ERROR != MPI_SUCCESS)
+            continue;
+        s = stream_get(h->c->id, h->status.MPI_SOURCE, h->status.MPI_TAG);
+        if (s->R == 0)
+            continue;
+        s->R--;
+        PMPI_Get_count(&h->status, h->dt, &n);
+        ms__obs_matched(h->c, h->status.MPI_SOURCE, h->status.MPI_TAG, 0,
+                        h->buf, n == MPI_UNDEFINED ? 0 : n, h->dt);
+    }
+}
+
 /* Every marker is in: how many messages are in flight to this rank. */
 static void markers_done(void)
 {
@@ -573,7 +604,7 @@ static void markers_done(void)
         O.expected += s->C - s->R;
     }
     for (m = O.logs; m; m = m->next)
-        if (m->pos <= m->s->C && m->full)
+        if ((m->forced || m->pos <= m->s->C) && m->full)
             O.got++;
     O.state = O_PAYLOAD;
     O.t_markers = wallclock();
@@ -593,7 +624,7 @@ static struct mpisnap_msg *view_msgs(size_t *n)
     *n = 0;
     for (m = O.logs; m; m = m->next) {
         struct ms__comm *c = ms__comm_by_id(m->s->comm_id);
-        if (m->pos > m->s->C)
+        if (!m->forced && m->pos > m->s->C)
             continue;
         v[(*n)++] =
             (struct mpisnap_msg){c ? c->handle : MPI_COMM_NULL, m->s->source,
@@ -638,7 +669,7 @@ static int write_file(size_t nvm, uint64_t *checksum, uint64_t *bytes)
         regs[i].base = O.stage[i];
     }
     for (m = O.logs; m; m = m->next)
-        if (m->pos <= m->s->C && d.nmsgs < nvm)
+        if ((m->forced || m->pos <= m->s->C) && d.nmsgs < nvm)
             d.msgs[d.nmsgs++] =
                 (struct ms__msg){m->s->comm_id, m->s->source, m->s->tag,
                                  m->pos,        m->nbytes,    m->data};
@@ -904,7 +935,7 @@ static void decide(int timed_out)
         MS_WARN("observation %lld: a rank could not write its file; "
                 "not committed",
                 (long long)O.id);
-    else if (ms__store_commit(root, &ix, KEEP) < 0)
+    else if (ms__store_commit(root, &ix, ms__cfg.observe_keep) < 0)
         MS_WARN("observation %lld: cannot commit in %s: %s", (long long)O.id,
                 root, ms__store_lasterr());
     else

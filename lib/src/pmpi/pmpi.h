@@ -238,6 +238,7 @@ struct ms__state {
                              fast paths */
     int observe;          /* MPISNAP_OBSERVE: observation mode */
     int obs_window;       /* an observation records channel state */
+    int obs_batch;        /* completing several receives at once */
     struct ms__call call; /* observe: the blocking call this rank is in */
     MPI_Comm octl;        /* observe: private dup of MPI_COMM_WORLD */
 };

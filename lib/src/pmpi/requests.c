@@ -104,7 +104,7 @@ void ms__matched(struct ms__comm *c, MPI_Status *st, const void *buf, int count,
 
     if (st->MPI_SOURCE == MPI_PROC_NULL || st->MPI_SOURCE < 0)
         return;
-    if (MS_UNLIKELY(ms.observe))
+    if (MS_UNLIKELY(ms.observe) && !ms.obs_batch)
         ms__obs_before_count();
     pos = ms__count_recv(c, st->MPI_SOURCE, st->MPI_TAG);
     if (MS_UNLIKELY(ms.window))

@@ -401,6 +401,22 @@ static void completed(MPI_Request h, MPI_Status *st)
     ms__req_finish(r, st);
 }
 
+/* Several receives complete in one call: look for observation markers
+ * once, before any of them counts, so that an observation never records
+ * between two of them (the application sees them all at once). */
+static void batch_begin(void)
+{
+    if (MS_UNLIKELY(ms.observe)) {
+        ms__obs_before_count();
+        ms.obs_batch = 1;
+    }
+}
+
+static void batch_end(void)
+{
+    ms.obs_batch = 0;
+}
+
 /* Saved copies of handles: a completed request's handle is reset by MPI. */
 static MPI_Request *saved;
 static int nsaved;
@@ -473,6 +489,7 @@ static int test_pass(int n, MPI_Request reqs[], MPI_Status *sts, int *done,
 
     *nactive = 0;
     ms__progress();
+    batch_begin();
     for (i = 0; i < n; i++) {
         if (done[i] || inactive(reqs[i]))
             continue;
@@ -487,6 +504,7 @@ static int test_pass(int n, MPI_Request reqs[], MPI_Status *sts, int *done,
             k++;
         }
     }
+    batch_end();
     return k;
 }
 
@@ -555,8 +573,10 @@ int MPI_Waitall(int n, MPI_Request reqs[], MPI_Status statuses[])
     }
     h = save(reqs, n);
     rc = PMPI_Waitall(n, reqs, sts);
+    batch_begin();
     for (i = 0; i < n; i++)
         completed(h[i], &sts[i]);
+    batch_end();
     return rc;
 }
 
@@ -591,9 +611,12 @@ int MPI_Testall(int n, MPI_Request reqs[], int *flag, MPI_Status statuses[])
     }
     h = save(reqs, n);
     rc = PMPI_Testall(n, reqs, flag, sts);
-    if (*flag)
+    if (*flag) {
+        batch_begin();
         for (i = 0; i < n; i++)
             completed(h[i], &sts[i]);
+        batch_end();
+    }
     return rc;
 }
 
@@ -735,9 +758,12 @@ static int some(int n, MPI_Request reqs[], int *outcount, int idx[],
     h = save(reqs, n);
     rc = blocking ? PMPI_Waitsome(n, reqs, outcount, idx, sts)
                   : PMPI_Testsome(n, reqs, outcount, idx, sts);
-    if (*outcount != MPI_UNDEFINED)
+    if (*outcount != MPI_UNDEFINED) {
+        batch_begin();
         for (i = 0; i < *outcount; i++)
             completed(h[idx[i]], &sts[i]);
+        batch_end();
+    }
     return rc;
 }
 

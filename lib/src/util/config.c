@@ -123,6 +123,10 @@ int ms__config_load(char *errbuf, size_t errlen)
         return ret;
     if (c.hang_after > 0)
         c.observe = 1; /* hang detection needs observation mode */
+    x = 10;
+    if ((ret = get_ll("MPISNAP_OBSERVE_KEEP", 1, &x, errbuf, errlen)) < 0)
+        return ret;
+    c.observe_keep = (int)x;
     v = getenv("MPISNAP_ON_HANG");
     if (v && *v) {
         if (strcasecmp(v, "abort") == 0)

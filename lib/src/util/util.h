@@ -61,6 +61,7 @@ struct ms__config {
     int observe;        /* MPISNAP_OBSERVE: observation mode */
     double hang_after;  /* MPISNAP_HANG_AFTER seconds, 0 off */
     int on_hang_abort;  /* MPISNAP_ON_HANG=abort */
+    int observe_keep;   /* MPISNAP_OBSERVE_KEEP */
 };
 extern struct ms__config ms__cfg;
 /* Parse the environment; on a bad value fill errbuf and return <0. */
