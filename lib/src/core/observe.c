@@ -97,6 +97,7 @@ static struct {
     struct ms__counter *cnt;
     size_t ncnt, capcnt;
     struct ms__commrec *comms;
+    int32_t *worlds; /* copies of the comms' member lists */
     struct ms__vcomm *vcomms;
     size_t ncomms;
     void **stage;
@@ -383,25 +384,32 @@ static void record_counters(void)
 {
     struct ms__comm *c;
     uint32_t j;
-    size_t k = 0;
+    size_t k = 0, nw;
     int p;
 
     O.ncnt = 0;
     for (k = 0; k < ndead; k++)
         record_count(dead[k].id, dead[k].me, dead[k].p, dead[k].w, dead[k].dir,
                      dead[k].tag, dead[k].n);
+    /* The program may free a communicator before this rank writes its
+     * file: copy the member lists. */
     k = 0;
-    for (c = ms.comm_list; c; c = c->next)
-        k++;
+    nw = 0;
+    for (c = ms.comm_list; c; c = c->next, k++)
+        nw += c->inter ? 0 : (size_t)c->size;
     O.comms = xrealloc(O.comms, (k + 1) * sizeof *O.comms);
     O.vcomms = xrealloc(O.vcomms, (k + 1) * sizeof *O.vcomms);
+    O.worlds = xrealloc(O.worlds, (nw + 1) * sizeof *O.worlds);
     O.ncomms = 0;
+    nw = 0;
     for (c = ms.comm_list; c; c = c->next) {
         if (c->inter)
             continue;
+        memcpy(O.worlds + nw, c->world, (size_t)c->size * sizeof *O.worlds);
         O.comms[O.ncomms] =
-            (struct ms__commrec){c->id,    c->parent, c->ordinal, c->color,
-                                 c->ncoll, c->size,   c->world};
+            (struct ms__commrec){c->id,    c->parent, c->ordinal,   c->color,
+                                 c->ncoll, c->size,   O.worlds + nw};
+        nw += (size_t)c->size;
         O.vcomms[O.ncomms] = (struct ms__vcomm){.id = c->id, .ncoll = c->ncoll};
         comm_name(c, O.vcomms[O.ncomms].name, sizeof O.vcomms->name);
         O.ncomms++;
@@ -451,8 +459,13 @@ static void record(int64_t id)
     O.expected = O.got = 0;
     O.orphans = 0;
     record_call();
+    /* In MPI_Finalize the program may have freed its regions already:
+     * record none there. */
     O.stage = xrealloc(O.stage, (ms__nregions + 1) * sizeof *O.stage);
     for (i = 0; i < ms__nregions; i++) {
+        O.stage[i] = NULL;
+        if (O.finalizing)
+            continue;
         O.stage[i] = xrealloc(NULL, ms__regions[i].bytes);
         memcpy(O.stage[i], ms__regions[i].base, ms__regions[i].bytes);
     }
@@ -677,7 +690,7 @@ static int write_file(size_t nvm, uint64_t *checksum, uint64_t *bytes)
     d.nranks = ms.world_size;
     d.snap_id = (uint64_t)O.id;
     d.time = O.t_record;
-    d.nregions = ms__nregions;
+    d.nregions = O.finalizing ? 0 : ms__nregions;
     d.regions = regs;
     d.ncomms = O.ncomms;
     d.comms = O.comms;
@@ -762,7 +775,7 @@ static void finish(void)
     struct mpisnap_msg *vm;
     uint64_t checksum = 0, bytes = 0;
     size_t nvm, i;
-    int ok, complete = O.got >= O.expected;
+    int ok, complete = O.got >= O.expected && !O.finalizing;
 
     ms.obs_window = 0;
     vm = view_msgs(&nvm);
@@ -1233,6 +1246,7 @@ void ms__obs_finalize(void)
     free(O.sl);
     free(O.cnt);
     free(O.comms);
+    free(O.worlds);
     free(O.vcomms);
     free(O.rec.needs);
     free(O.rec.inflight);
