@@ -1159,7 +1159,7 @@ static void handler(int sig)
 
 int ms__obs_init(char *errbuf, size_t errlen)
 {
-    const char *v = getenv("MPISNAP_OBSERVE_SIGNAL");
+    const char *v = getenv("MPISNAP_OBSERVE_SIGNAL"), *ck;
     char root[PATH_MAX + 16];
     struct sigaction sa;
     int64_t highest = -1;
@@ -1176,6 +1176,15 @@ int ms__obs_init(char *errbuf, size_t errlen)
                  "MPISNAP_OBSERVE_SIGNAL=\"%s\" is not valid: expected a "
                  "signal name such as USR2, a number, or none",
                  v);
+        return MPISNAP_EINVAL;
+    }
+    ck = getenv("MPISNAP_SIGNAL");
+    if (!(v && strcasecmp(v, "none") == 0) &&
+        sig == (ck && *ck ? ms__signal_number(ck) : SIGUSR1)) {
+        snprintf(errbuf, errlen,
+                 "MPISNAP_OBSERVE_SIGNAL and MPISNAP_SIGNAL name the same "
+                 "signal (%d): one signal cannot both observe and snapshot",
+                 sig);
         return MPISNAP_EINVAL;
     }
     if (!(v && strcasecmp(v, "none") == 0)) {
