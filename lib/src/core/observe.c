@@ -106,14 +106,12 @@ static struct {
     struct pending *sends;
     struct early *early;
     unsigned char **reports; /* rank 0: [world_size] */
-    size_t *replen;
     int nreports;
     struct oprop *props;
     size_t nprops;
-    long long last_done;
     MPI_Comm fin;
     int busy, finalizing;
-} O = {.last_done = -1};
+} O;
 
 static volatile sig_atomic_t got_signal;
 
@@ -1010,7 +1008,6 @@ static void outcome(const int64_t *b, size_t n)
     if (O.state != O_IDLE)
         reset();
     O.next = b[0] + 1;
-    O.last_done = b[0];
     for (i = 0; i < O.nprops && b[1] && (size_t)(4 + 2 * i + 1) < n &&
                 i < (size_t)b[3];
          i++) {

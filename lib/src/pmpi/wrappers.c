@@ -209,8 +209,8 @@ SEND_PERSISTENT(X)
             c->ncoll++;                                                        \
             return PMPI_##NAME ARGS;                                           \
         }                                                                      \
-        in = ms__call_enter("MPI_" #NAME, MS_NEED_COLL, c, 0, 0);              \
-        ms.call.ncoll = c->ncoll + 1;                                          \
+        if ((in = ms__call_enter("MPI_" #NAME, MS_NEED_COLL, c, 0, 0)))        \
+            ms.call.ncoll = c->ncoll + 1; /* the one it starts now */          \
         rc = MPI_##INAME(MS_UNPAREN ARGS, &r);                                 \
         if (rc == MPI_SUCCESS)                                                 \
             rc = ms__obs_wait(&r, MPI_STATUS_IGNORE);                          \
