@@ -20,6 +20,7 @@ runs=3
 every="100 400"
 interval=10
 request_every=50
+observe=""
 heat2d=""
 workdir=""
 keep_files=0
@@ -41,6 +42,10 @@ DESCRIPTION
       request-K     heat2d --snapshot-every K: rank 0 calls
                     mpisnap_request() every K steps (agreement round);
                     measures how often the agreement misses its point
+      observe-0     MPISNAP_OBSERVE=1, no observation taken: the cost of
+                    observation mode (blocking calls poll)
+      observe-K     MPISNAP_OBSERVE=1 and heat2d --observe-every K: an
+                    observation snapshot every K steps
     and prints the median of heat2d's own loop time ("in X s") and of the
     wall time of mpiexec, each as a ratio to "none" (target for
     interval-10: <= 1.02), plus per variant the snapshots committed, the
@@ -58,6 +63,8 @@ OPTIONS
     --interval S       MPISNAP_INTERVAL (default $interval; 0 to skip)
     --request-every K  heat2d --snapshot-every K (default $request_every;
                        0 to skip)
+    --observe "K ..."  observation variants (default none; 0: observation
+                       mode without observations)
     --heat2d PATH      the heat2d binary (default: build/apps/heat2d,
                        else build-sbench/apps/heat2d)
     --workdir DIR      where snapshots and logs go (default: a new
@@ -82,6 +89,7 @@ while [ $# -gt 0 ]; do
     --every) every=$2; shift 2 ;;
     --interval) interval=$2; shift 2 ;;
     --request-every) request_every=$2; shift 2 ;;
+    --observe) observe=$2; shift 2 ;;
     --heat2d) heat2d=$2; shift 2 ;;
     --workdir) workdir=$2; shift 2 ;;
     --keep-files) keep_files=1; shift ;;
@@ -120,6 +128,7 @@ variants=(none)
 [ "$interval" != 0 ] && variants+=("interval-$interval")
 for n in $every; do variants+=("every-$n"); done
 [ "$request_every" != 0 ] && variants+=("request-$request_every")
+for k in $observe; do variants+=("observe-$k"); done
 
 # Not --quiet: that would drop heat2d's timing line ("in X s").
 args=(--nx "$nx" --ny "$ny" --iters "$iters" --sleep-us 0)
@@ -137,6 +146,9 @@ run_one() { # variant run
     interval-*) envs+=("MPISNAP_INTERVAL=${v#interval-}") ;;
     every-*) envs+=("MPISNAP_EVERY=${v#every-}") ;;
     request-*) extra=(--snapshot-every "${v#request-}") ;;
+    observe-0) envs+=(MPISNAP_OBSERVE=1) ;;
+    observe-*) envs+=(MPISNAP_OBSERVE=1)
+               extra=(--observe-every "${v#observe-}") ;;
   esac
   t0=$(date +%s.%N)
   if ! env -u MPISNAP_INTERVAL -u MPISNAP_EVERY "${envs[@]}" \
