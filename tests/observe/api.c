@@ -68,8 +68,7 @@ int main(int argc, char **argv)
                   MPISNAP_EINVAL);
     ASSERT_EQ_INT(mpisnap_property("p", x_fn, (enum mpisnap_op)7, NULL),
                   MPISNAP_EINVAL);
-    ASSERT_EQ_INT(mpisnap_observed("not registered", &v, &id),
-                  MPISNAP_EINVAL);
+    ASSERT_EQ_INT(mpisnap_observed("not registered", &v, &id), MPISNAP_EINVAL);
 
     MT_OK(mpisnap_property("sum", sum_fn, MPISNAP_SUM, &x));
     MT_OK(mpisnap_property("min", x_fn, MPISNAP_MIN, NULL));

@@ -555,8 +555,8 @@ static void drain(void)
             ms__core_matched(c, st.MPI_SOURCE, st.MPI_TAG, pos, data, nbytes,
                              MPI_PACKED);
             if (ms.obs_window) /* still in flight for the application */
-                ms__obs_matched(c, st.MPI_SOURCE, st.MPI_TAG, pos, data,
-                                nbytes, MPI_PACKED);
+                ms__obs_matched(c, st.MPI_SOURCE, st.MPI_TAG, pos, data, nbytes,
+                                MPI_PACKED);
             if (ms__queue_push(c, st.MPI_SOURCE, st.MPI_TAG, data,
                                (uint64_t)nbytes, 1) < 0) {
                 MS_ERROR("cannot queue a drained message: aborting job");
