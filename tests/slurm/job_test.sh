@@ -22,9 +22,18 @@
 #                      after the next scheduled snapshot (MPISNAP_EVERY)
 #        stop-before   nothing: MPISNAP_STOP_BEFORE (pass it with --env)
 #                      must stop the job before its time limit
+#        hang          nothing: PROGRAM hangs on purpose (tests/observe/hang)
+#                      and MPISNAP_HANG_AFTER, MPISNAP_ON_HANG=abort (pass
+#                      them with --env) must end it; steps 1 and 3 skipped
+#        observe-batch like hang, without a hang timer: 3 s after the job
+#                      starts, scancel --signal=USR2 --batch JOB (the
+#                      mpirun jobscript passes it on), and
+#                      MPISNAP_OBSERVE=1, MPISNAP_ON_HANG=abort end it
 #   4. the job must stop after a snapshot, requeue itself (Restarts >= 1),
 #      restore it ("restored step"), end COMPLETED with exit code 0, and
-#      print checksum B == A.
+#      print checksum B == A.  hang: the job must end FAILED, well before
+#      its time limit, with the verdict lines (--expect) in its output and
+#      the observation committed in MPISNAP_DIR/observe.
 #
 # Options:
 #   --cluster DIR      the test cluster (cluster.sh's DIR); required
@@ -80,7 +89,7 @@ done
 [[ -n "$CLUSTER" && -n "$WORK" && -n "$JOBSCRIPT" && ${#PROG[@]} -gt 0 ]] ||
     usage_error "usage: $0 --cluster DIR --work DIR --jobscript FILE [OPTION]... -- PROGRAM [ARG]..."
 case "$TRIGGER" in
-signal-batch | signal-steps | halt-now | halt | stop-before) ;;
+signal-batch | signal-steps | halt-now | halt | stop-before | hang | observe-batch) ;;
 *) usage_error "unknown trigger $TRIGGER" ;;
 esac
 
@@ -155,6 +164,7 @@ checksum_of() {
     grep -E '^checksum [0-9a-fA-F]{16}$' "$1" | tail -n 1 | awk '{print $2}'
 }
 read -r -a flags <<<"$FLAGS"
+if [[ "$TRIGGER" != hang && "$TRIGGER" != observe-batch ]]; then
 say "reference: MPISNAP_RESTART=never $MPIEXEC_CMD -n $NP ${flags[*]} ${PROG[*]} --sleep-us 0"
 rc=0
 MPISNAP_DIR="$WORK/reference" MPISNAP_RESTART=never timeout -k 10 120 \
@@ -166,6 +176,7 @@ if [[ $rc -ne 0 || -z "$REF" ]]; then
     OUT="$WORK/reference.log" fail "the reference run failed (exit $rc) or printed no checksum"
 fi
 say "reference checksum $REF ($((SECONDS - T0)) s)"
+fi
 
 # ---- 2. submit ----------------------------------------------------------------
 # The job's environment: ours (sbatch passes it on), plus these.
@@ -193,7 +204,15 @@ say "job $JOB submitted"
 deadline=$((SECONDS + TIMEOUT))
 
 # ---- 3. the trigger -----------------------------------------------------------
-if [[ "$TRIGGER" != stop-before ]]; then
+if [[ "$TRIGGER" == observe-batch ]]; then
+    while [[ "$(job_field JobState)" != RUNNING ]]; do
+        ((SECONDS < deadline)) || fail "the job did not start within ${TIMEOUT}s"
+        sleep 0.2
+    done
+    sleep 3 # the ranks are in MPI_Recv by now
+    say "scancel --signal=USR2 --batch $JOB"
+    timeout 10 scancel --signal=USR2 --batch "$JOB" || fail "scancel failed"
+elif [[ "$TRIGGER" != stop-before && "$TRIGGER" != hang ]]; then
     while [[ ! -e "$SNAPS/latest" ]]; do
         st=$(job_field JobState)
         is_final "$st" && fail "the job ended ($st) before committing a first snapshot"
@@ -249,6 +268,19 @@ while :; do
     sleep 0.5
 done
 exitcode=$(job_field ExitCode)
+
+if [[ "$TRIGGER" == hang || "$TRIGGER" == observe-batch ]]; then
+    [[ "$st" == FAILED ]] || fail "the hung job ended $st (exit code $exitcode), not FAILED"
+    for re in "${EXPECT[@]}"; do
+        grep -Eq -- "$re" "$OUT" || fail "no line of the job's output matches '$re'"
+    done
+    [[ -f "$SNAPS/observe/snap-000000/index.h5" ]] ||
+        fail "no observation committed in $SNAPS/observe"
+    runtime=$(job_field RunTime)
+    say "the hung job ended $st, exit code $exitcode, after $runtime of its ${TIME}-minute limit"
+    rm -rf "$WORK"
+    exit 0
+fi
 
 [[ "$st" == COMPLETED && "$exitcode" == 0:0 ]] ||
     fail "the job ended $st with exit code $exitcode"
