@@ -74,6 +74,36 @@ int MPI_Irecv(void *buf, int count, MPI_Datatype dt, int source, int tag,
     return rc;
 }
 
+/* Observation mode: a receive and a send, waited for together (so an
+ * observation names both). */
+static int obs_sendrecv(const char *name, const void *sbuf, int scount,
+                        MPI_Datatype sdt, int dest, int stag, void *rbuf,
+                        int rcount, MPI_Datatype rdt, int source, int rtag,
+                        MPI_Comm comm, MPI_Status *status)
+{
+    MPI_Request r[2] = {MPI_REQUEST_NULL, MPI_REQUEST_NULL};
+    MPI_Status sts[2];
+    int in = ms__call_enter(name, 0, ms__comm_get(comm), 0, 0), rc;
+
+    if (in) {
+        ms.call.reqs = r;
+        ms.call.nreqs = 2;
+    }
+    rc = MPI_Irecv(rbuf, rcount, rdt, source, rtag, comm, &r[0]);
+    if (rc == MPI_SUCCESS)
+        rc = MPI_Isend(sbuf, scount, sdt, dest, stag, comm, &r[1]);
+    if (rc == MPI_SUCCESS) {
+        rc = MPI_Waitall(2, r, sts);
+        if (status != MPI_STATUS_IGNORE)
+            *status = sts[0];
+    } else if (r[0] != MPI_REQUEST_NULL) { /* the send failed to start */
+        MPI_Cancel(&r[0]);
+        MPI_Wait(&r[0], MPI_STATUS_IGNORE);
+    }
+    ms__call_leave(in);
+    return rc;
+}
+
 int MPI_Sendrecv(const void *sbuf, int scount, MPI_Datatype sdt, int dest,
                  int stag, void *rbuf, int rcount, MPI_Datatype rdt, int source,
                  int rtag, MPI_Comm comm, MPI_Status *status)
@@ -83,24 +113,9 @@ int MPI_Sendrecv(const void *sbuf, int scount, MPI_Datatype sdt, int dest,
     MPI_Request sreq;
     int rc;
 
-    if (MS_UNLIKELY(ms.observe)) {
-        MPI_Request r[2];
-        MPI_Status sts[2];
-        int in = ms__call_enter("MPI_Sendrecv", 0, c, 0, 0);
-        rc = MPI_Irecv(rbuf, rcount, rdt, source, rtag, comm, &r[0]);
-        if (rc == MPI_SUCCESS)
-            rc = MPI_Isend(sbuf, scount, sdt, dest, stag, comm, &r[1]);
-        if (in) {
-            ms.call.reqs = r;
-            ms.call.nreqs = 2;
-        }
-        if (rc == MPI_SUCCESS)
-            rc = MPI_Waitall(2, r, sts);
-        if (status != MPI_STATUS_IGNORE)
-            *status = sts[0];
-        ms__call_leave(in);
-        return rc;
-    }
+    if (MS_UNLIKELY(ms.observe))
+        return obs_sendrecv("MPI_Sendrecv", sbuf, scount, sdt, dest, stag, rbuf,
+                            rcount, rdt, source, rtag, comm, status);
     ms__count_send(c, dest, stag);
     if (MS_UNLIKELY(ms.slow)) {
         rc = PMPI_Isend(sbuf, scount, sdt, dest, stag, comm, &sreq);
@@ -124,43 +139,25 @@ int MPI_Sendrecv_replace(void *buf, int count, MPI_Datatype dt, int dest,
     struct ms__comm *c = ms__comm_get(comm);
     MPI_Status tmp, *st = status == MPI_STATUS_IGNORE ? &tmp : status;
     MPI_Request sreq;
-    void *packed;
+    void *packed = NULL;
     int rc, size = 0, pos = 0;
 
-    if (MS_UNLIKELY(ms.observe)) {
-        MPI_Request r[2];
-        MPI_Status sts[2];
-        int in = ms__call_enter("MPI_Sendrecv_replace", 0, c, 0, 0);
-        /* Send a packed copy, so the receive may overwrite buf at once. */
-        PMPI_Pack_size(count, dt, comm, &size);
-        if (!(packed = malloc(size ? (size_t)size : 1))) {
-            ms__call_leave(in);
-            return MPI_ERR_NO_MEM;
-        }
-        PMPI_Pack(buf, count, dt, packed, size, &pos, comm);
-        rc = MPI_Irecv(buf, count, dt, source, rtag, comm, &r[0]);
-        if (rc == MPI_SUCCESS)
-            rc = MPI_Isend(packed, pos, MPI_PACKED, dest, stag, comm, &r[1]);
-        if (in) {
-            ms.call.reqs = r;
-            ms.call.nreqs = 2;
-        }
-        if (rc == MPI_SUCCESS)
-            rc = MPI_Waitall(2, r, sts);
-        if (status != MPI_STATUS_IGNORE)
-            *status = sts[0];
-        free(packed);
-        ms__call_leave(in);
-        return rc;
-    }
-    ms__count_send(c, dest, stag);
-    if (MS_UNLIKELY(ms.slow)) {
+    if (MS_UNLIKELY(ms.observe || ms.slow)) {
         /* Send a packed copy, so the receive may overwrite buf at once. */
         PMPI_Pack_size(count, dt, comm, &size);
         packed = malloc(size ? (size_t)size : 1);
         if (!packed)
             return MPI_ERR_NO_MEM;
         PMPI_Pack(buf, count, dt, packed, size, &pos, comm);
+    }
+    if (MS_UNLIKELY(ms.observe)) {
+        rc = obs_sendrecv("MPI_Sendrecv_replace", packed, pos, MPI_PACKED, dest,
+                          stag, buf, count, dt, source, rtag, comm, status);
+        free(packed);
+        return rc;
+    }
+    ms__count_send(c, dest, stag);
+    if (MS_UNLIKELY(ms.slow)) {
         rc = PMPI_Isend(packed, pos, MPI_PACKED, dest, stag, comm, &sreq);
         if (rc == MPI_SUCCESS) {
             rc = ms__slow_recv(buf, count, dt, source, rtag, c, status);
