@@ -37,6 +37,8 @@ oom:
 
 void ms__req_forget(struct ms__req *r)
 {
+    if (r->kind == MS_REQ_HELD) /* see greq_free in match.c */
+        free(r->held);
     ms__hmap_del(&ms.reqs, MS_KEY(r->handle));
     if (r->active)
         ms.npending--;
