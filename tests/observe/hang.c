@@ -7,6 +7,8 @@
  *   hang master-worker   rank 0 hands out tasks and collects the results,
  *                        then waits for one more result; the workers wait
  *                        for their next task: all work done, no exit
+ *   hang finalize        rank 1 MPI_Recv from rank 0 (tag 4), which has
+ *                        already called MPI_Finalize
  *
  * Each first runs a few rounds of real traffic, so counters are not zero.
  * Run with MPISNAP_HANG_AFTER and MPISNAP_ON_HANG=abort: the library must
@@ -20,6 +22,7 @@ enum {
     TAG_TASK = 1,
     TAG_RESULT = 2,
     TAG_BARRIER = 3,
+    TAG_GONE = 4,
     TAG_CYCLE = 5,
     TAG_RING = 9
 };
@@ -89,10 +92,14 @@ int main(int argc, char **argv)
             MPI_Send(&x, 1, MPI_INT, 1, TAG_BARRIER, MPI_COMM_WORLD);
     } else if (!strcmp(p, "master-worker")) {
         master_worker(rank, size);
+    } else if (!strcmp(p, "finalize")) {
+        if (rank == 1)
+            MPI_Recv(&x, 1, MPI_INT, 0, TAG_GONE, MPI_COMM_WORLD,
+                     MPI_STATUS_IGNORE);
     } else {
         if (rank == 0)
             fprintf(stderr, "usage: hang recv-cycle|ssend-ring|barrier-recv|"
-                            "master-worker\n");
+                            "master-worker|finalize\n");
         MPI_Finalize();
         return 2;
     }

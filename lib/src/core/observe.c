@@ -900,8 +900,8 @@ static void decide(int timed_out)
     if (timed_out) {
         MS_WARN("observation %lld: no record from rank(s) %s after %g s: "
                 "they compute without calling MPI, or wait in a call "
-                "mpisnap cannot observe (MPI_Comm_split, MPI-IO, "
-                "MPI_Finalize); nothing written",
+                "mpisnap cannot observe (MPI_Comm_split, blocking "
+                "MPI-IO); nothing written",
                 (long long)O.id, missing, ms__cfg.timeout);
         goto out;
     }
@@ -1220,15 +1220,32 @@ int ms__obs_init(char *errbuf, size_t errlen)
 void ms__obs_finalize(void)
 {
     int64_t mine, last;
+    MPI_Request req;
     size_t i;
+    int in, flag = 0;
 
     if (!ms.observe)
         return;
     O.busy = 0;
     O.finalizing = 1; /* no new observation from here */
     O.want = 0;
+    /* MPI_Finalize is collective over MPI_COMM_WORLD: count it, and wait
+     * for the others polling, so this rank still records (in
+     * "MPI_Finalize", for every member that has not called it yet) and a
+     * peer waiting for a message from it is reported deadlocked. */
+    ms.world->ncoll++;
+    in = ms__call_enter("MPI_Finalize", MS_NEED_COLL, ms.world, 0, 0);
+    ms.call.ncoll = ms.world->ncoll;
     mine = O.state != O_IDLE ? O.id : O.next - 1;
-    PMPI_Allreduce(&mine, &last, 1, MPI_INT64_T, MPI_MAX, O.fin);
+    PMPI_Iallreduce(&mine, &last, 1, MPI_INT64_T, MPI_MAX, O.fin, &req);
+    for (;;) {
+        PMPI_Test(&req, &flag, MPI_STATUS_IGNORE);
+        if (flag)
+            break;
+        ms__obs_poll();
+        sched_yield();
+    }
+    ms__call_leave(in);
     while (O.state != O_IDLE || O.next <= last) {
         if (O.state == O_IDLE)
             record(O.next); /* its marker is on its way here anyway */
