@@ -1,7 +1,8 @@
 /* The observation API: mpisnap_observe, mpisnap_property,
  * mpisnap_observed and mpisnap_view_region, on 3 or more ranks.
  *
- * Run twice: with MPISNAP_OBSERVE=1 (argument "on") and without ("off").
+ * Run with MPISNAP_OBSERVE=1 (argument "on", or "on-mprobe": rank 1
+ * receives with MPI_Mprobe + MPI_Mrecv) and without ("off").
  *
  * on: every rank registers three properties over a protected int `x`
  *     (rank + 1) and the messages in flight to it: "sum" adds x and the
@@ -53,7 +54,8 @@ static double x_fn(const struct mpisnap_view *v, void *arg)
 
 int main(int argc, char **argv)
 {
-    int on = argc > 1 && !strcmp(argv[1], "on"), val = 0, flag;
+    int on = argc > 1 && !strncmp(argv[1], "on", 2), val = 0, flag;
+    int mprobe = argc > 1 && !strcmp(argv[1], "on-mprobe");
     double v = -1;
     long long id = -7;
 
@@ -94,9 +96,14 @@ int main(int argc, char **argv)
     /* Rank 0 records before the barrier; rank 1 at the latest when its
      * receive below completes (a marker is always looked for first). */
     MT_OK(MPI_Barrier(MPI_COMM_WORLD));
-    if (mt_rank == 1) {
+    if (mt_rank == 1 && !mprobe) {
         MT_OK(MPI_Recv(&val, 1, MPI_INT, 0, 9, MPI_COMM_WORLD,
                        MPI_STATUS_IGNORE));
+        ASSERT_EQ_INT(val, 42);
+    } else if (mt_rank == 1) {
+        MPI_Message msg;
+        MT_OK(MPI_Mprobe(0, 9, MPI_COMM_WORLD, &msg, MPI_STATUS_IGNORE));
+        MT_OK(MPI_Mrecv(&val, 1, MPI_INT, &msg, MPI_STATUS_IGNORE));
         ASSERT_EQ_INT(val, 42);
     }
     while (mpisnap_observed("sum", &v, &id) != 1)

@@ -556,17 +556,28 @@ static void record_queued(void)
 }
 
 /* Receives the library matched for a request the application has not
- * collected yet (library matching, during a checkpoint snapshot): counted,
- * but not seen by the application, so in flight for it.  Their positions
- * need not be the last of their stream; only how many and their payloads
- * matter, so they are logged as they are. */
+ * collected yet (library matching, during a checkpoint snapshot), and
+ * messages the application has matched with MPI_Mprobe but not received
+ * yet: counted, but not seen by the application, so in flight for it.
+ * Their positions need not be the last of their stream; only how many and
+ * their payloads matter, so they are logged as they are (position 0),
+ * at once or when the application receives them. */
 static void record_undelivered(void)
 {
     struct ms__held *h;
+    struct ms__mmsg *mm;
     struct ms__req *r;
     struct ostream *s;
     size_t i;
     int n;
+
+    for (i = 0; i < ms.msgs.cap; i++) {
+        if (!ms.msgs.keys[i] || !(mm = ms.msgs.vals[i]) || !mm->pos)
+            continue;
+        s = stream_get(mm->c->id, mm->source, mm->tag);
+        mm->obs_pending = s->R > 0;
+        s->R -= s->R > 0;
+    }
 
     for (i = 0; i < ms.reqs.cap; i++) {
         if (!ms.reqs.keys[i] || !(r = ms.reqs.vals[i]) || !(h = r->held) ||

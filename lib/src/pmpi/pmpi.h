@@ -165,6 +165,7 @@ struct ms__mmsg {
     int source, tag;    /* envelope to report */
     struct ms__qmsg *q; /* served from the queue, or NULL */
     uint64_t pos;       /* position in its stream */
+    int obs_pending;    /* in flight at an observation's record */
 };
 
 /* ---- observation mode (MPISNAP_OBSERVE=1) ----

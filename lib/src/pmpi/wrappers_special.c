@@ -328,11 +328,15 @@ static void message_received(struct ms__mmsg *m, void *buf, MPI_Datatype dt,
         st->MPI_TAG = m->tag;
         ms__queue_release(m->q);
     }
-    if (MS_UNLIKELY(ms.window) && m->pos) {
+    if (MS_UNLIKELY(ms.window | ms.obs_window) && m->pos) {
         PMPI_Get_count(st, dt, &n);
-        ms__core_matched(m->c, m->source, m->tag, m->pos, buf,
-                         n == MPI_UNDEFINED ? 0 : n, dt);
+        n = n == MPI_UNDEFINED ? 0 : n;
     }
+    if (MS_UNLIKELY(ms.window) && m->pos)
+        ms__core_matched(m->c, m->source, m->tag, m->pos, buf, n, dt);
+    if (MS_UNLIKELY(ms.obs_window) && m->pos) /* pos 0: in flight anyway */
+        ms__obs_matched(m->c, m->source, m->tag, m->obs_pending ? 0 : m->pos,
+                        buf, n, dt);
     free(m);
 }
 
