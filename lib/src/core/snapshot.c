@@ -551,6 +551,8 @@ static void drain(void)
                 PMPI_Abort(MPI_COMM_WORLD, 1);
             }
             PMPI_Mrecv(data, nbytes, MPI_PACKED, &msg, &st);
+            if (MS_UNLIKELY(ms.observe)) /* as ms__matched does */
+                ms__obs_before_count();
             pos = ms__count_recv(c, st.MPI_SOURCE, st.MPI_TAG);
             ms__core_matched(c, st.MPI_SOURCE, st.MPI_TAG, pos, data, nbytes,
                              MPI_PACKED);

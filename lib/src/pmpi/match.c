@@ -458,6 +458,8 @@ int ms__slow_mprobe(int source, int tag, struct ms__comm *c, int blocking,
                            .tag = st->MPI_TAG,
                            .q = q};
     /* Matched now: counted now, unless a drain counted it already. */
+    if (!q && MS_UNLIKELY(ms.observe)) /* as ms__matched does */
+        ms__obs_before_count();
     if (!q || !q->counted)
         m->pos = ms__count_recv(c, st->MPI_SOURCE, st->MPI_TAG);
     ms__hmap_put(&ms.msgs, MS_KEY(*msg), m);

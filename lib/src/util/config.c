@@ -135,6 +135,9 @@ int ms__config_load(char *errbuf, size_t errlen)
             return bad(errbuf, errlen, "MPISNAP_ON_HANG", v, "report or abort");
     }
 
+    if ((ret = get_ll("MPISNAP_TEST_INCONSISTENT", 0, &c.fake_inconsistent,
+                      errbuf, errlen)) < 0)
+        return ret;
     c.kill_rank = -1;
     v = getenv("MPISNAP_TEST_KILL_IN_WRITE");
     if (v && *v && sscanf(v, "%d:%lld", &c.kill_rank, &c.kill_id) != 2)

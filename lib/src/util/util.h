@@ -62,6 +62,9 @@ struct ms__config {
     double hang_after;  /* MPISNAP_HANG_AFTER seconds, 0 off */
     int on_hang_abort;  /* MPISNAP_ON_HANG=abort */
     int observe_keep;   /* MPISNAP_OBSERVE_KEEP */
+    long long fake_inconsistent; /* MPISNAP_TEST_INCONSISTENT=N (tests):
+                                    rank 1 reports the first N observations
+                                    inconsistent */
 };
 extern struct ms__config ms__cfg;
 /* Parse the environment; on a bad value fill errbuf and return <0. */
