@@ -86,7 +86,7 @@ static struct {
     int want;
     const char *why;
     int nmarkers;
-    double t_record, t_markers, t0_start;
+    double t_record, t_markers;
     struct ms__hmap streams; /* stream key -> ostream */
     struct ostream **sl;
     size_t nsl, capsl;
@@ -452,7 +452,6 @@ static void record(int64_t id)
     O.id = id;
     O.state = O_RECORDED;
     O.t_record = wallclock();
-    O.t0_start = O.t_record;
     O.nmarkers = 0;
     O.expected = O.got = 0;
     O.orphans = 0;
@@ -951,7 +950,7 @@ static void decide(int timed_out)
     print_report(v.text);
     ix.snap_id = (uint64_t)O.id;
     ix.nranks = nr;
-    ix.t_start = O.t0_start;
+    ix.t_start = O.t_record;
     ix.t_end = wallclock();
     snprintf(ix.app, sizeof ix.app, "%s", program_invocation_short_name);
     ix.checksums = xrealloc(NULL, (size_t)nr * sizeof *ix.checksums);

@@ -189,6 +189,9 @@ struct ms__call {
 /* Enter/leave a blocking call; nested calls keep the outer one. */
 int ms__call_enter(const char *name, int kind, struct ms__comm *c, int peer,
                    int tag);
+/* ... waiting for requests: all of them (mode 0) or any one (mode 1). */
+int ms__call_enter_reqs(const char *name, const MPI_Request *reqs, int n,
+                        int mode);
 void ms__call_leave(int entered);
 /* One turn of a blocking loop with nothing done: hang check, yield. */
 void ms__call_idle(void);

@@ -29,6 +29,19 @@ int ms__call_enter(const char *name, int kind, struct ms__comm *c, int peer,
     return 1;
 }
 
+int ms__call_enter_reqs(const char *name, const MPI_Request *reqs, int n,
+                        int mode)
+{
+    int in = ms__call_enter(name, 0, NULL, 0, 0);
+
+    if (in) {
+        ms.call.reqs = reqs;
+        ms.call.nreqs = n;
+        ms.call.mode = mode;
+    }
+    return in;
+}
+
 void ms__call_leave(int entered)
 {
     if (entered)

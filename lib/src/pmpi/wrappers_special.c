@@ -83,12 +83,8 @@ static int obs_sendrecv(const char *name, const void *sbuf, int scount,
 {
     MPI_Request r[2] = {MPI_REQUEST_NULL, MPI_REQUEST_NULL};
     MPI_Status sts[2];
-    int in = ms__call_enter(name, 0, ms__comm_get(comm), 0, 0), rc;
+    int in = ms__call_enter_reqs(name, r, 2, 0), rc;
 
-    if (in) {
-        ms.call.reqs = r;
-        ms.call.nreqs = 2;
-    }
     rc = MPI_Irecv(rbuf, rcount, rdt, source, rtag, comm, &r[0]);
     if (rc == MPI_SUCCESS)
         rc = MPI_Isend(sbuf, scount, sdt, dest, stag, comm, &r[1]);
@@ -446,11 +442,7 @@ int MPI_Wait(MPI_Request *req, MPI_Status *status)
     int rc, in;
 
     if (MS_UNLIKELY(ms.observe)) {
-        in = ms__call_enter("MPI_Wait", 0, NULL, 0, 0);
-        if (in) {
-            ms.call.reqs = req;
-            ms.call.nreqs = 1;
-        }
+        in = ms__call_enter_reqs("MPI_Wait", req, 1, 0);
         rc = ms__obs_wait(req, status);
         ms__call_leave(in);
         return rc;
@@ -550,11 +542,7 @@ int MPI_Waitall(int n, MPI_Request reqs[], MPI_Status statuses[])
     int i, rc, nactive, err = MPI_SUCCESS, *done, left = n, flag = 0, in;
 
     if (MS_UNLIKELY(ms.observe)) {
-        in = ms__call_enter("MPI_Waitall", 0, NULL, 0, 0);
-        if (in) {
-            ms.call.reqs = reqs;
-            ms.call.nreqs = n;
-        }
+        in = ms__call_enter_reqs("MPI_Waitall", reqs, n, 0);
         while ((rc = MPI_Testall(n, reqs, &flag, statuses)) == MPI_SUCCESS &&
                !flag)
             ms__call_idle();
@@ -663,12 +651,7 @@ int MPI_Waitany(int n, MPI_Request reqs[], int *index, MPI_Status *status)
     int rc, flag = 0, in;
 
     if (MS_UNLIKELY(ms.observe)) {
-        in = ms__call_enter("MPI_Waitany", 0, NULL, 0, 0);
-        if (in) {
-            ms.call.reqs = reqs;
-            ms.call.nreqs = n;
-            ms.call.mode = 1;
-        }
+        in = ms__call_enter_reqs("MPI_Waitany", reqs, n, 1);
         while ((rc = MPI_Testany(n, reqs, index, &flag, status)) ==
                    MPI_SUCCESS &&
                !flag)
@@ -739,12 +722,7 @@ static int some(int n, MPI_Request reqs[], int *outcount, int idx[],
     int i, rc, in;
 
     if (MS_UNLIKELY(ms.observe) && blocking) {
-        in = ms__call_enter("MPI_Waitsome", 0, NULL, 0, 0);
-        if (in) {
-            ms.call.reqs = reqs;
-            ms.call.nreqs = n;
-            ms.call.mode = 1;
-        }
+        in = ms__call_enter_reqs("MPI_Waitsome", reqs, n, 1);
         while ((rc = some(n, reqs, outcount, idx, statuses, 0)) ==
                    MPI_SUCCESS &&
                *outcount == 0)
