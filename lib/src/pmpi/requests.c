@@ -9,11 +9,14 @@ struct ms__req *ms__req_new(MPI_Request handle, int kind, struct ms__comm *c)
 {
     struct ms__req *r = ms__req_get(handle);
 
-    /* Open MPI hands out one static, already complete request for sends
-     * that finished at once (to self, say): several live application
-     * handles can be equal. */
-    if (MS_UNLIKELY(r != NULL) && r->kind == kind && r->active &&
-        kind == MS_REQ_SEND) {
+    /* Open MPI hands out one static, already complete request for every
+     * Isend/Irecv to or from MPI_PROC_NULL and for sends that finished at
+     * once (to self, say): several live application handles can be equal,
+     * of different kinds.  A live request's handle is never reused, so an
+     * active entry under this handle is that static request: share it, one
+     * reference per handle.  Completing it counts nothing (its status has
+     * source MPI_PROC_NULL; a send counts when it starts). */
+    if (MS_UNLIKELY(r != NULL) && r->active) {
         r->refs++;
         ms.npending++;
         return r;
