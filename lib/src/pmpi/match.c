@@ -216,6 +216,18 @@ static void idle(void)
     sched_yield();
 }
 
+/* Arguments MPI would reject: the library would otherwise hold such a
+ * receive for ever (its Improbe fails at every turn).  The caller then
+ * makes the PMPI call the application made, which fails as plain MPI does
+ * (same error class, the communicator's error handler). */
+static int bad_recv_args(int count, int source, int tag, struct ms__comm *c)
+{
+    return count < 0 ||
+           (source != MPI_ANY_SOURCE && source != MPI_PROC_NULL &&
+            (unsigned)source >= (unsigned)c->size) ||
+           (tag != MPI_ANY_TAG && (tag < 0 || tag > ms.tag_ub));
+}
+
 int ms__slow_recv(void *buf, int count, MPI_Datatype dt, int source, int tag,
                   struct ms__comm *c, MPI_Status *st)
 {
@@ -226,6 +238,8 @@ int ms__slow_recv(void *buf, int count, MPI_Datatype dt, int source, int tag,
                          .tag = tag,
                          .c = c};
 
+    if (MS_UNLIKELY(bad_recv_args(count, source, tag, c)))
+        return PMPI_Recv(buf, count, dt, source, tag, c->handle, st);
     held_append(&h);
     for (;;) {
         ms__progress();
@@ -273,10 +287,12 @@ static int greq_cancel(void *extra, int complete)
 int ms__slow_irecv(void *buf, int count, MPI_Datatype dt, int source, int tag,
                    struct ms__comm *c, MPI_Request *req)
 {
-    struct ms__held *h = calloc(1, sizeof *h);
+    struct ms__held *h;
     int rc;
 
-    if (!h)
+    if (MS_UNLIKELY(bad_recv_args(count, source, tag, c)))
+        return PMPI_Irecv(buf, count, dt, source, tag, c->handle, req);
+    if (!(h = calloc(1, sizeof *h)))
         return MPI_ERR_NO_MEM;
     *h = (struct ms__held){.buf = buf,
                            .count = count,
@@ -384,6 +400,7 @@ int ms__slow_probe(int source, int tag, struct ms__comm *c, int blocking,
                    int *flag, MPI_Status *st)
 {
     struct ms__qmsg *q, *prev;
+    int rc;
 
     for (;;) {
         ms__progress();
@@ -401,7 +418,9 @@ int ms__slow_probe(int source, int tag, struct ms__comm *c, int blocking,
             *flag = 1;
             return MPI_SUCCESS;
         }
-        PMPI_Iprobe(source, tag, c->handle, flag, st);
+        rc = PMPI_Iprobe(source, tag, c->handle, flag, st);
+        if (rc != MPI_SUCCESS) /* invalid arguments: as plain MPI */
+            return rc;
         /* A message an earlier held receive matches is not there for a
          * probe: let progress deliver it first. */
         if (*flag && !earliest(c, st->MPI_SOURCE, st->MPI_TAG))
@@ -418,6 +437,7 @@ int ms__slow_mprobe(int source, int tag, struct ms__comm *c, int blocking,
 {
     struct ms__qmsg *q, *prev;
     struct ms__mmsg *m;
+    int rc;
 
     for (;;) {
         ms__progress();
@@ -436,7 +456,9 @@ int ms__slow_mprobe(int source, int tag, struct ms__comm *c, int blocking,
             st->MPI_TAG = q->tag;
             break;
         }
-        PMPI_Improbe(source, tag, c->handle, flag, msg, st);
+        rc = PMPI_Improbe(source, tag, c->handle, flag, msg, st);
+        if (rc != MPI_SUCCESS) /* invalid arguments: as plain MPI */
+            return rc;
         if (*flag) {
             struct ms__held *h = earliest(c, st->MPI_SOURCE, st->MPI_TAG);
             if (!h)
