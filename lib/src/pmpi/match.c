@@ -20,6 +20,7 @@ static int matches(const struct ms__held *h, struct ms__comm *c, int source,
 
 static void held_append(struct ms__held *h)
 {
+    ms__comm_held(h->c, 1);
     h->next = NULL;
     if (ms.held_tail)
         ms.held_tail->next = h;
@@ -42,6 +43,7 @@ static void held_unlink(struct ms__held *h)
     if (ms.held_tail == h)
         ms.held_tail = prev;
     h->next = NULL;
+    ms__comm_held(h->c, -1); /* may free a communicator the app freed */
 }
 
 /* What MPI returns for a receive from MPI_PROC_NULL. */
@@ -479,6 +481,7 @@ int ms__slow_mprobe(int source, int tag, struct ms__comm *c, int blocking,
                            .source = st->MPI_SOURCE,
                            .tag = st->MPI_TAG,
                            .q = q};
+    c->refs++; /* until the message is received */
     /* Matched now: counted now, unless a drain counted it already. */
     if (!q && MS_UNLIKELY(ms.observe)) /* as ms__matched does */
         ms__obs_before_count();

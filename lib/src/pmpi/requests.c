@@ -28,6 +28,8 @@ struct ms__req *ms__req_new(MPI_Request handle, int kind, struct ms__comm *c)
         goto oom;
     *r = (struct ms__req){
         .handle = handle, .kind = kind, .c = c, .active = 1, .refs = 1};
+    if (c)
+        c->refs++; /* until the request is forgotten */
     if (ms__hmap_put(&ms.reqs, MS_KEY(handle), r) < 0)
         goto oom;
     ms.npending++;
@@ -45,6 +47,8 @@ void ms__req_forget(struct ms__req *r)
     ms__hmap_del(&ms.reqs, MS_KEY(r->handle));
     if (r->active)
         ms.npending--;
+    ms__comm_unref(r->c);
+    r->c = NULL;
     r->next = ms.req_free;
     ms.req_free = r;
 }

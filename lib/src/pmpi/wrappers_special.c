@@ -265,6 +265,7 @@ static void track_message(struct ms__comm *c, MPI_Message msg, MPI_Status *st)
     }
     *m = (struct ms__mmsg){
         .handle = msg, .c = c, .source = st->MPI_SOURCE, .tag = st->MPI_TAG};
+    c->refs++; /* until the message is received */
     if (MS_UNLIKELY(ms.observe))
         ms__obs_before_count();
     m->pos = ms__count_recv(c, st->MPI_SOURCE, st->MPI_TAG);
@@ -333,6 +334,7 @@ static void message_received(struct ms__mmsg *m, void *buf, MPI_Datatype dt,
     if (MS_UNLIKELY(ms.obs_window) && m->pos) /* pos 0: in flight anyway */
         ms__obs_matched(m->c, m->source, m->tag, m->obs_pending ? 0 : m->pos,
                         buf, n, dt);
+    ms__comm_unref(m->c);
     free(m);
 }
 
