@@ -309,6 +309,7 @@ int ms__slow_irecv(void *buf, int count, MPI_Datatype dt, int source, int tag,
     }
     h->req = ms__req_new(*req, MS_REQ_HELD, c);
     h->req->held = h;
+    h->req->dt = dt; /* see ms__type_freed */
     h->req->peer = source;
     h->req->tag = tag;
     held_append(h);

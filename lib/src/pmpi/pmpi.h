@@ -158,12 +158,17 @@ struct ms__req {
     struct ms__req *next; /* free list / zombie list */
     int refs;             /* application handles sharing this entry */
     int cancel;           /* MPI_Cancel was called on it */
+    int owns_dt;          /* dt is the library's own MPI_Type_dup */
     uint64_t ncoll;       /* collective: its number on c (observations) */
 };
 
 struct ms__req *ms__req_new(MPI_Request handle, int kind, struct ms__comm *c);
 static inline struct ms__req *ms__req_get(MPI_Request handle);
 void ms__req_forget(struct ms__req *r);
+/* The application frees datatype dt: receives the library still performs
+ * or logs with it get their own duplicate (MPI keeps the type alive only
+ * for the operations MPI itself holds). */
+void ms__type_freed(MPI_Datatype dt);
 /* A request completed with status st: count a receive, update pending. */
 void ms__req_completed(struct ms__req *r, MPI_Status *st);
 /* The application's request completed: ms__req_completed, then forget it

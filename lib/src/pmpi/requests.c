@@ -44,6 +44,10 @@ void ms__req_forget(struct ms__req *r)
 {
     if (r->kind == MS_REQ_HELD) /* see greq_free in match.c */
         free(r->held);
+    if (r->owns_dt) {
+        PMPI_Type_free(&r->dt);
+        r->owns_dt = 0;
+    }
     ms__hmap_del(&ms.reqs, MS_KEY(r->handle));
     if (r->active)
         ms.npending--;
@@ -51,6 +55,29 @@ void ms__req_forget(struct ms__req *r)
     r->c = NULL;
     r->next = ms.req_free;
     ms.req_free = r;
+}
+
+void ms__type_freed(MPI_Datatype dt)
+{
+    size_t i;
+
+    for (i = 0; i < ms.reqs.cap; i++) {
+        struct ms__req *r = ms.reqs.vals[i];
+        struct ms__held *h;
+        MPI_Datatype own;
+
+        if (!ms.reqs.keys[i] || r->owns_dt)
+            continue;
+        h = r->held;
+        if (r->dt != dt && !(h && h->dt == dt))
+            continue;
+        if (PMPI_Type_dup(dt, &own) != MPI_SUCCESS)
+            continue;
+        r->dt = own;
+        r->owns_dt = 1;
+        if (h && h->dt == dt)
+            h->dt = own;
+    }
 }
 
 void ms__req_finish(struct ms__req *r, MPI_Status *st)

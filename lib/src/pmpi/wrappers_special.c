@@ -787,6 +787,13 @@ int MPI_Request_get_status(MPI_Request req, int *flag, MPI_Status *status)
     return PMPI_Request_get_status(req, flag, status);
 }
 
+int MPI_Type_free(MPI_Datatype *dt)
+{
+    if (ms.reqs.len > 0) /* rare: a scan of the request table */
+        ms__type_freed(*dt);
+    return PMPI_Type_free(dt);
+}
+
 int MPI_Request_free(MPI_Request *req)
 {
     struct ms__req *r = *req == MPI_REQUEST_NULL ? NULL : ms__req_get(*req);
