@@ -399,8 +399,8 @@ int ms__slow_wait(MPI_Request *req, MPI_Status *st)
     }
 }
 
-int ms__slow_probe(int source, int tag, struct ms__comm *c, int blocking,
-                   int *flag, MPI_Status *st)
+static int probe(int source, int tag, struct ms__comm *c, int blocking,
+                 int *flag, MPI_Status *st)
 {
     struct ms__qmsg *q, *prev;
     int rc;
@@ -435,8 +435,8 @@ int ms__slow_probe(int source, int tag, struct ms__comm *c, int blocking,
     }
 }
 
-int ms__slow_mprobe(int source, int tag, struct ms__comm *c, int blocking,
-                    int *flag, MPI_Message *msg, MPI_Status *st)
+static int mprobe(int source, int tag, struct ms__comm *c, int blocking,
+                  int *flag, MPI_Message *msg, MPI_Status *st)
 {
     struct ms__qmsg *q, *prev;
     struct ms__mmsg *m;
@@ -491,4 +491,25 @@ int ms__slow_mprobe(int source, int tag, struct ms__comm *c, int blocking,
     ms__hmap_put(&ms.msgs, MS_KEY(*msg), m);
     ms.nmsgs++;
     return MPI_SUCCESS;
+}
+
+/* Probes are single-completion calls: they leave MPI_ERROR as it was (the
+ * statuses above come from Improbe, the queue or the empty status). */
+int ms__slow_probe(int source, int tag, struct ms__comm *c, int blocking,
+                   int *flag, MPI_Status *st)
+{
+    int err = st->MPI_ERROR, rc = probe(source, tag, c, blocking, flag, st);
+
+    st->MPI_ERROR = err;
+    return rc;
+}
+
+int ms__slow_mprobe(int source, int tag, struct ms__comm *c, int blocking,
+                    int *flag, MPI_Message *msg, MPI_Status *st)
+{
+    int err = st->MPI_ERROR,
+        rc = mprobe(source, tag, c, blocking, flag, msg, st);
+
+    st->MPI_ERROR = err;
+    return rc;
 }
