@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <time.h>
+#include <unistd.h>
 
 static int mt_failures;
 static int mt_rank = -1, mt_size;
@@ -78,6 +79,21 @@ static inline void mt_sleep_ms(int ms)
     struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
     while (nanosleep(&ts, &ts) != 0)
         ;
+}
+
+/* Call first in main, before MPI_Init: runs the program again (exec, same
+ * process) with glibc filling freed memory with 0xa5 and its per-thread
+ * cache off, so that a use of freed memory (say, of a freed communicator's
+ * or datatype's state) fails at once instead of reading stale values. */
+static inline void mt_poison_freed_memory(char **argv)
+{
+    if (getenv("MT_POISONED"))
+        return;
+    setenv("MT_POISONED", "1", 1);
+    setenv("GLIBC_TUNABLES",
+           "glibc.malloc.tcache_count=0:glibc.malloc.perturb=165", 1);
+    execv("/proc/self/exe", argv);
+    perror("execv /proc/self/exe"); /* run on unpoisoned */
 }
 
 /* MPI_Init; the test needs at least `min_size` ranks. */

@@ -33,6 +33,7 @@ static struct ms__comm *comm_add(MPI_Comm handle, uint64_t id, uint64_t parent,
     c->ordinal = ordinal;
     c->color = color;
     c->inter = inter;
+    c->refs = 1;
     PMPI_Comm_rank(handle, &c->rank);
     if (inter)
         PMPI_Comm_remote_size(handle, &c->size);
@@ -121,12 +122,28 @@ void ms__comm_created(struct ms__comm *parent, uint64_t ordinal, int64_t color,
     ms__restore_comm_created(c);
 }
 
-void ms__comm_freed(MPI_Comm comm)
+void ms__comm_unref(struct ms__comm *c)
+{
+    if (c && --c->refs == 0)
+        comm_destroy(c);
+}
+
+void ms__comm_held(struct ms__comm *c, int d)
+{
+    c->nheld += d;
+    if (c->nheld == 0 && c->free_pending) {
+        c->free_pending = 0;
+        PMPI_Comm_free(&c->handle);
+    }
+}
+
+int ms__comm_freed(MPI_Comm comm, int can_defer)
 {
     struct ms__comm *c = ms__hmap_del(&ms.comms, MS_KEY(comm)), **p;
+    int deferred;
 
     if (!c)
-        return;
+        return 0;
     for (p = &ms.comm_list; *p != c; p = &(*p)->next)
         ;
     *p = c->next;
@@ -136,7 +153,12 @@ void ms__comm_freed(MPI_Comm comm)
     }
     if (MS_UNLIKELY(ms.observe))
         ms__obs_comm_freed(c);
-    comm_destroy(c);
+    /* Requests and matched messages on it keep its state until they
+     * complete; the handle is the application's no more. */
+    deferred = can_defer && c->nheld > 0;
+    c->free_pending = deferred;
+    ms__comm_unref(c);
+    return deferred;
 }
 
 int ms__comm_init(void)

@@ -20,6 +20,7 @@ static int matches(const struct ms__held *h, struct ms__comm *c, int source,
 
 static void held_append(struct ms__held *h)
 {
+    ms__comm_held(h->c, 1);
     h->next = NULL;
     if (ms.held_tail)
         ms.held_tail->next = h;
@@ -42,6 +43,7 @@ static void held_unlink(struct ms__held *h)
     if (ms.held_tail == h)
         ms.held_tail = prev;
     h->next = NULL;
+    ms__comm_held(h->c, -1); /* may free a communicator the app freed */
 }
 
 /* What MPI returns for a receive from MPI_PROC_NULL. */
@@ -216,6 +218,18 @@ static void idle(void)
     sched_yield();
 }
 
+/* Arguments MPI would reject: the library would otherwise hold such a
+ * receive for ever (its Improbe fails at every turn).  The caller then
+ * makes the PMPI call the application made, which fails as plain MPI does
+ * (same error class, the communicator's error handler). */
+static int bad_recv_args(int count, int source, int tag, struct ms__comm *c)
+{
+    return count < 0 ||
+           (source != MPI_ANY_SOURCE && source != MPI_PROC_NULL &&
+            (unsigned)source >= (unsigned)c->size) ||
+           (tag != MPI_ANY_TAG && (tag < 0 || tag > ms.tag_ub));
+}
+
 int ms__slow_recv(void *buf, int count, MPI_Datatype dt, int source, int tag,
                   struct ms__comm *c, MPI_Status *st)
 {
@@ -226,6 +240,8 @@ int ms__slow_recv(void *buf, int count, MPI_Datatype dt, int source, int tag,
                          .tag = tag,
                          .c = c};
 
+    if (MS_UNLIKELY(bad_recv_args(count, source, tag, c)))
+        return PMPI_Recv(buf, count, dt, source, tag, c->handle, st);
     held_append(&h);
     for (;;) {
         ms__progress();
@@ -273,10 +289,12 @@ static int greq_cancel(void *extra, int complete)
 int ms__slow_irecv(void *buf, int count, MPI_Datatype dt, int source, int tag,
                    struct ms__comm *c, MPI_Request *req)
 {
-    struct ms__held *h = calloc(1, sizeof *h);
+    struct ms__held *h;
     int rc;
 
-    if (!h)
+    if (MS_UNLIKELY(bad_recv_args(count, source, tag, c)))
+        return PMPI_Irecv(buf, count, dt, source, tag, c->handle, req);
+    if (!(h = calloc(1, sizeof *h)))
         return MPI_ERR_NO_MEM;
     *h = (struct ms__held){.buf = buf,
                            .count = count,
@@ -291,6 +309,7 @@ int ms__slow_irecv(void *buf, int count, MPI_Datatype dt, int source, int tag,
     }
     h->req = ms__req_new(*req, MS_REQ_HELD, c);
     h->req->held = h;
+    h->req->dt = dt; /* see ms__type_freed */
     h->req->peer = source;
     h->req->tag = tag;
     held_append(h);
@@ -380,10 +399,11 @@ int ms__slow_wait(MPI_Request *req, MPI_Status *st)
     }
 }
 
-int ms__slow_probe(int source, int tag, struct ms__comm *c, int blocking,
-                   int *flag, MPI_Status *st)
+static int probe(int source, int tag, struct ms__comm *c, int blocking,
+                 int *flag, MPI_Status *st)
 {
     struct ms__qmsg *q, *prev;
+    int rc;
 
     for (;;) {
         ms__progress();
@@ -401,7 +421,9 @@ int ms__slow_probe(int source, int tag, struct ms__comm *c, int blocking,
             *flag = 1;
             return MPI_SUCCESS;
         }
-        PMPI_Iprobe(source, tag, c->handle, flag, st);
+        rc = PMPI_Iprobe(source, tag, c->handle, flag, st);
+        if (rc != MPI_SUCCESS) /* invalid arguments: as plain MPI */
+            return rc;
         /* A message an earlier held receive matches is not there for a
          * probe: let progress deliver it first. */
         if (*flag && !earliest(c, st->MPI_SOURCE, st->MPI_TAG))
@@ -413,11 +435,12 @@ int ms__slow_probe(int source, int tag, struct ms__comm *c, int blocking,
     }
 }
 
-int ms__slow_mprobe(int source, int tag, struct ms__comm *c, int blocking,
-                    int *flag, MPI_Message *msg, MPI_Status *st)
+static int mprobe(int source, int tag, struct ms__comm *c, int blocking,
+                  int *flag, MPI_Message *msg, MPI_Status *st)
 {
     struct ms__qmsg *q, *prev;
     struct ms__mmsg *m;
+    int rc;
 
     for (;;) {
         ms__progress();
@@ -436,7 +459,9 @@ int ms__slow_mprobe(int source, int tag, struct ms__comm *c, int blocking,
             st->MPI_TAG = q->tag;
             break;
         }
-        PMPI_Improbe(source, tag, c->handle, flag, msg, st);
+        rc = PMPI_Improbe(source, tag, c->handle, flag, msg, st);
+        if (rc != MPI_SUCCESS) /* invalid arguments: as plain MPI */
+            return rc;
         if (*flag) {
             struct ms__held *h = earliest(c, st->MPI_SOURCE, st->MPI_TAG);
             if (!h)
@@ -457,6 +482,7 @@ int ms__slow_mprobe(int source, int tag, struct ms__comm *c, int blocking,
                            .source = st->MPI_SOURCE,
                            .tag = st->MPI_TAG,
                            .q = q};
+    c->refs++; /* until the message is received */
     /* Matched now: counted now, unless a drain counted it already. */
     if (!q && MS_UNLIKELY(ms.observe)) /* as ms__matched does */
         ms__obs_before_count();
@@ -465,4 +491,25 @@ int ms__slow_mprobe(int source, int tag, struct ms__comm *c, int blocking,
     ms__hmap_put(&ms.msgs, MS_KEY(*msg), m);
     ms.nmsgs++;
     return MPI_SUCCESS;
+}
+
+/* Probes are single-completion calls: they leave MPI_ERROR as it was (the
+ * statuses above come from Improbe, the queue or the empty status). */
+int ms__slow_probe(int source, int tag, struct ms__comm *c, int blocking,
+                   int *flag, MPI_Status *st)
+{
+    int err = st->MPI_ERROR, rc = probe(source, tag, c, blocking, flag, st);
+
+    st->MPI_ERROR = err;
+    return rc;
+}
+
+int ms__slow_mprobe(int source, int tag, struct ms__comm *c, int blocking,
+                    int *flag, MPI_Message *msg, MPI_Status *st)
+{
+    int err = st->MPI_ERROR,
+        rc = mprobe(source, tag, c, blocking, flag, msg, st);
+
+    st->MPI_ERROR = err;
+    return rc;
 }

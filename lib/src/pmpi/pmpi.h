@@ -64,6 +64,12 @@ struct ms__comm {
     struct ms__stream *sent, *recv; /* [size] */
     struct ms__qmsg *qhead, *qtail; /* queued messages, in arrival order */
     struct ms__comm *next;          /* list of live communicators */
+    /* Lifetime: one reference for the application's handle (until it
+     * frees the communicator), one per tracked request and per matched
+     * message on it (they complete after a free, legally).  nheld: held
+     * receives on it, which MPI knows nothing of, so the PMPI free of a
+     * communicator the application freed waits for them (free_pending). */
+    int refs, nheld, free_pending;
 };
 
 struct ms__comm *ms__comm_lookup_slow(MPI_Comm comm);
@@ -75,7 +81,13 @@ static inline struct ms__comm *ms__comm_get(MPI_Comm comm);
  * call's ordinal and colour.  newcomm may be MPI_COMM_NULL (nothing to do). */
 void ms__comm_created(struct ms__comm *parent, uint64_t ordinal, int64_t color,
                       MPI_Comm newcomm);
-void ms__comm_freed(MPI_Comm comm);
+/* The application frees comm.  Returns 1 when PMPI_Comm_free must wait
+ * (can_defer: the caller would free it now): the library still holds
+ * receives on it; it is freed when the last one leaves (ms__comm_held). */
+int ms__comm_freed(MPI_Comm comm, int can_defer);
+void ms__comm_unref(struct ms__comm *c); /* c may be NULL */
+/* A held receive on c was added (+1) or removed (-1). */
+void ms__comm_held(struct ms__comm *c, int d);
 struct ms__comm *ms__comm_by_id(uint64_t id); /* NULL when not live */
 int ms__comm_init(void);
 void ms__comm_fini(void);
@@ -146,12 +158,17 @@ struct ms__req {
     struct ms__req *next; /* free list / zombie list */
     int refs;             /* application handles sharing this entry */
     int cancel;           /* MPI_Cancel was called on it */
+    int owns_dt;          /* dt is the library's own MPI_Type_dup */
     uint64_t ncoll;       /* collective: its number on c (observations) */
 };
 
 struct ms__req *ms__req_new(MPI_Request handle, int kind, struct ms__comm *c);
 static inline struct ms__req *ms__req_get(MPI_Request handle);
 void ms__req_forget(struct ms__req *r);
+/* The application frees datatype dt: receives the library still performs
+ * or logs with it get their own duplicate (MPI keeps the type alive only
+ * for the operations MPI itself holds). */
+void ms__type_freed(MPI_Datatype dt);
 /* A request completed with status st: count a receive, update pending. */
 void ms__req_completed(struct ms__req *r, MPI_Status *st);
 /* The application's request completed: ms__req_completed, then forget it

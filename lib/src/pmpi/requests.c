@@ -9,11 +9,14 @@ struct ms__req *ms__req_new(MPI_Request handle, int kind, struct ms__comm *c)
 {
     struct ms__req *r = ms__req_get(handle);
 
-    /* Open MPI hands out one static, already complete request for sends
-     * that finished at once (to self, say): several live application
-     * handles can be equal. */
-    if (MS_UNLIKELY(r != NULL) && r->kind == kind && r->active &&
-        kind == MS_REQ_SEND) {
+    /* Open MPI hands out one static, already complete request for every
+     * Isend/Irecv to or from MPI_PROC_NULL and for sends that finished at
+     * once (to self, say): several live application handles can be equal,
+     * of different kinds.  A live request's handle is never reused, so an
+     * active entry under this handle is that static request: share it, one
+     * reference per handle.  Completing it counts nothing (its status has
+     * source MPI_PROC_NULL; a send counts when it starts). */
+    if (MS_UNLIKELY(r != NULL) && r->active) {
         r->refs++;
         ms.npending++;
         return r;
@@ -25,6 +28,8 @@ struct ms__req *ms__req_new(MPI_Request handle, int kind, struct ms__comm *c)
         goto oom;
     *r = (struct ms__req){
         .handle = handle, .kind = kind, .c = c, .active = 1, .refs = 1};
+    if (c)
+        c->refs++; /* until the request is forgotten */
     if (ms__hmap_put(&ms.reqs, MS_KEY(handle), r) < 0)
         goto oom;
     ms.npending++;
@@ -39,11 +44,40 @@ void ms__req_forget(struct ms__req *r)
 {
     if (r->kind == MS_REQ_HELD) /* see greq_free in match.c */
         free(r->held);
+    if (r->owns_dt) {
+        PMPI_Type_free(&r->dt);
+        r->owns_dt = 0;
+    }
     ms__hmap_del(&ms.reqs, MS_KEY(r->handle));
     if (r->active)
         ms.npending--;
+    ms__comm_unref(r->c);
+    r->c = NULL;
     r->next = ms.req_free;
     ms.req_free = r;
+}
+
+void ms__type_freed(MPI_Datatype dt)
+{
+    size_t i;
+
+    for (i = 0; i < ms.reqs.cap; i++) {
+        struct ms__req *r = ms.reqs.vals[i];
+        struct ms__held *h;
+        MPI_Datatype own;
+
+        if (!ms.reqs.keys[i] || r->owns_dt)
+            continue;
+        h = r->held;
+        if (r->dt != dt && !(h && h->dt == dt))
+            continue;
+        if (PMPI_Type_dup(dt, &own) != MPI_SUCCESS)
+            continue;
+        r->dt = own;
+        r->owns_dt = 1;
+        if (h && h->dt == dt)
+            h->dt = own;
+    }
 }
 
 void ms__req_finish(struct ms__req *r, MPI_Status *st)

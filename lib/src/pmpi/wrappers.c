@@ -198,7 +198,10 @@ SEND_PERSISTENT(X)
 #define MS_UNPAREN(...) __VA_ARGS__
 
 /* In observation mode a blocking collective is its nonblocking form plus a
- * loop that polls, so a rank blocked in it still records. */
+ * loop that polls, so a rank blocked in it still records.  So it is while
+ * the library holds receives: MPI knows nothing of them, so only the
+ * library's progress matches them, and a peer may wait for that (an Ssend)
+ * before it joins the collective. */
 #define X(NAME, INAME, PROTO, ARGS)                                            \
     int MPI_##NAME PROTO                                                       \
     {                                                                          \
@@ -207,7 +210,10 @@ SEND_PERSISTENT(X)
         int rc, in;                                                            \
         if (MS_LIKELY(!ms.observe)) {                                          \
             c->ncoll++;                                                        \
-            return PMPI_##NAME ARGS;                                           \
+            if (MS_LIKELY(!ms.nheld))                                          \
+                return PMPI_##NAME ARGS;                                       \
+            rc = PMPI_##INAME(MS_UNPAREN ARGS, &r);                            \
+            return rc == MPI_SUCCESS ? ms__wait_own(&r) : rc;                  \
         }                                                                      \
         if ((in = ms__call_enter("MPI_" #NAME, MS_NEED_COLL, c, 0, 0)))        \
             ms.call.ncoll = c->ncoll + 1; /* the one it starts now */          \

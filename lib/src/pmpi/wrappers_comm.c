@@ -122,12 +122,15 @@ int MPI_Comm_idup(MPI_Comm comm, MPI_Comm *nc, MPI_Request *req)
 
 int MPI_Comm_free(MPI_Comm *comm)
 {
-    ms__comm_freed(*comm);
+    if (ms__comm_freed(*comm, 1)) { /* freed when its held receives end */
+        *comm = MPI_COMM_NULL;
+        return MPI_SUCCESS;
+    }
     return PMPI_Comm_free(comm);
 }
 
 int MPI_Comm_disconnect(MPI_Comm *comm)
 {
-    ms__comm_freed(*comm);
+    ms__comm_freed(*comm, 0);
     return PMPI_Comm_disconnect(comm);
 }
