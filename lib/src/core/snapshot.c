@@ -449,7 +449,8 @@ static void record(void)
             continue;
         cr = &S.comms[S.ncomms++];
         *cr = (struct ms__commrec){c->id,    c->parent, c->ordinal, c->color,
-                                   c->ncoll, c->size,   NULL};
+                                   c->ncoll, c->size,   NULL,       {0}};
+        ms__comm_ident(c, &cr->ident);
         cr->world = malloc((size_t)c->size * sizeof *cr->world);
         if (!cr->world)
             goto oom;
