@@ -152,6 +152,7 @@ struct ms__req {
     struct ms__comm *parent;
     uint64_t ordinal;
     const void *site;     /* MPI_Comm_idup: its call site */
+    const char *what;     /* MS_REQ_OTHER: the call, for diagnostics, or NULL */
     struct ms__req *next; /* free list / zombie list */
     int refs;             /* application handles sharing this entry */
     int cancel;           /* MPI_Cancel was called on it */
