@@ -91,7 +91,7 @@ static int observation(const char *top)
     for (int r = 0; r < 2; r++) {
         int64_t balance = 500;
         struct ms__region reg = {"balance", &balance, 1, MS_T_INT64, 8};
-        struct ms__commrec comm = {1, 0, 0, -1, 2, 2, world};
+        struct ms__commrec comm = {1, 0, 0, -1, 2, 2, world, {0}};
         struct ms__rankdata d = {0};
         uint64_t bytes;
 
@@ -167,7 +167,7 @@ int main(int argc, char **argv)
             {"u", u, 8, MS_T_DOUBLE, sizeof u},
             {"step", &step, 1, MS_T_INT64, sizeof step},
         };
-        struct ms__commrec comm = {1, 0, 0, -1, 3, NR, world};
+        struct ms__commrec comm = {1, 0, 0, -1, 3, NR, world, {0}};
         struct ms__trace_ev ev[32];
         struct ms__rankdata d = {0};
         uint64_t bytes;

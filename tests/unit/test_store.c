@@ -63,8 +63,15 @@ static struct ms__msg msgs[] = {
     {9, 0, -5, 12, sizeof pay1, pay1},
 };
 static struct ms__commrec comms[] = {
-    {1, 0, 0, -1, 10, 4, world4},
-    {9, 1, 3, 2, 0, 2, world2},
+    {1, 0, 0, -1, 10, 4, world4, {0}},
+    {9,
+     1,
+     3,
+     2,
+     0,
+     2,
+     world2,
+     {0x1a2b, "MPI_Comm_split", "app", "0123abcd", "rows"}},
 };
 static struct ms__counter counters[] = {
     {1, 0, 42, 0, 5},
@@ -228,6 +235,8 @@ static void check_extras(const struct ms__rankdata *o)
         ASSERT_EQ_INT(o->comms[i].size, comms[i].size);
         ASSERT_MEMEQ(o->comms[i].world, comms[i].world,
                      comms[i].size * sizeof(int32_t));
+        ASSERT_MEMEQ(&o->comms[i].ident, &comms[i].ident,
+                     sizeof comms[i].ident);
     }
     ASSERT_EQ_U64(o->ncounters, 3);
     for (size_t i = 0; i < 3; i++) {

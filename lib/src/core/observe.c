@@ -405,8 +405,8 @@ static void record_counters(void)
             continue;
         memcpy(O.worlds + nw, c->world, (size_t)c->size * sizeof *O.worlds);
         O.comms[O.ncomms] =
-            (struct ms__commrec){c->id,    c->parent, c->ordinal,   c->color,
-                                 c->ncoll, c->size,   O.worlds + nw};
+            (struct ms__commrec){c->id,    c->parent, c->ordinal,    c->color,
+                                 c->ncoll, c->size,   O.worlds + nw, {0}};
         nw += (size_t)c->size;
         O.vcomms[O.ncomms] = (struct ms__vcomm){.id = c->id, .ncoll = c->ncoll};
         comm_name(c, O.vcomms[O.ncomms].name, sizeof O.vcomms->name);

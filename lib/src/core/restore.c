@@ -55,8 +55,102 @@ static void apply_comm(struct ms__comm *c, struct ms__rankdata *d)
     }
 }
 
+/* ---- creation identity ----
+ * Ids come from (parent, creation call's ordinal, colour, group): a
+ * restarted program that creates two communicators of the same parent in
+ * another order gives each the other's id.  The snapshot records how each
+ * was created (struct ms__commident); a communicator that takes a recorded
+ * id must have been created by the same call at the same call site. */
+
+/* Same creation, as far as a and b tell: unknown is no mismatch, and call
+ * sites in another build of a module cannot be compared. */
+static int same_creation(const struct ms__commident *a,
+                         const struct ms__commident *b)
+{
+    if (!a->call[0] || !b->call[0])
+        return 1;
+    if (strcmp(a->call, b->call) != 0)
+        return 0;
+    if (!a->module[0] || !b->module[0])
+        return 1;
+    if (a->build[0] && b->build[0] && strcmp(a->build, b->build) != 0)
+        return strcmp(a->module, b->module) == 0; /* rebuilt: no offsets */
+    if (!a->build[0] || !b->build[0])
+        if (strcmp(a->module, b->module) != 0)
+            return 0;
+    return a->offset == b->offset;
+}
+
+static void describe_creation(char *buf, size_t n,
+                              const struct ms__commident *id)
+{
+    if (id->module[0])
+        snprintf(buf, n, "%s at %s+0x%llx", id->call, id->module,
+                 (unsigned long long)id->offset);
+    else
+        snprintf(buf, n, "%s", id->call);
+}
+
+static void describe_rec(char *buf, size_t n, const struct ms__commrec *r)
+{
+    snprintf(buf, n, "%016llx%s%s%s (creation call %llu on %016llx)",
+             (unsigned long long)r->id, r->ident.name[0] ? " '" : "",
+             r->ident.name, r->ident.name[0] ? "'" : "",
+             (unsigned long long)r->ordinal, (unsigned long long)r->parent);
+}
+
+/* 0 when c may take its id in a restart from d, else MPISNAP_EMISMATCH
+ * with the reason in err. */
+static int check_creation(const struct ms__comm *c,
+                          const struct ms__rankdata *d, char *err, size_t n)
+{
+    const struct ms__commrec *r = NULL, *other = NULL;
+    struct ms__commident now;
+    char was[256], is[256], rs[160], os[256] = "";
+    size_t i;
+
+    for (i = 0; i < d->ncomms && !r; i++)
+        if (d->comms[i].id == c->id)
+            r = &d->comms[i];
+    if (!r)
+        return 0;
+    ms__comm_ident(c, &now);
+    if (same_creation(&r->ident, &now))
+        return 0;
+    for (i = 0; i < d->ncomms && !other; i++)
+        if (d->comms[i].id != c->id &&
+            same_creation(&d->comms[i].ident, &now) &&
+            d->comms[i].ident.call[0])
+            other = &d->comms[i];
+    describe_rec(rs, sizeof rs, r);
+    describe_creation(was, sizeof was, &r->ident);
+    describe_creation(is, sizeof is, &now);
+    if (other) {
+        char od[160];
+        describe_rec(od, sizeof od, other);
+        snprintf(os, sizeof os,
+                 " (the snapshot's communicator created at that call site is "
+                 "%s)",
+                 od);
+    }
+    snprintf(err, n,
+             "restart refused: communicator %s was created by %s when the "
+             "snapshot was taken, but this run created it by %s%s: the "
+             "program creates its communicators in another order or from "
+             "other places than the run that took the snapshot, and "
+             "replayed messages would reach the wrong communicator",
+             rs, was, is, os);
+    return MPISNAP_EMISMATCH;
+}
+
 void ms__restore_comm_created(struct ms__comm *c)
 {
+    char err[1024];
+
+    if (pending.ncomms && check_creation(c, &pending, err, sizeof err)) {
+        MS_ERROR("%s: aborting job", err);
+        PMPI_Abort(MPI_COMM_WORLD, 1);
+    }
     if (pending_msgs || pending_counters)
         apply_comm(c, &pending);
 }
@@ -123,7 +217,8 @@ int ms__core_restore(void)
     uint64_t ids[MAX_CANDIDATES];
     struct ms__rankdata d;
     struct ms__index ix;
-    char err[512];
+    struct ms__comm *c;
+    char err[1024], why[sizeof err];
     int n, i, rc, worst;
 
     if (ms__cfg.restart == MS_RESTART_NEVER)
@@ -148,6 +243,12 @@ int ms__core_restore(void)
                                      ix.checksums[ms.world_rank], ms__regions,
                                      ms__nregions, &d, err, sizeof err);
         ms__store_free_index(&ix);
+        /* newest first: the last mismatch is the first one created */
+        for (c = ms.comm_list; c && rc == 0; c = c->next)
+            if (check_creation(c, &d, why, sizeof why))
+                memcpy(err, why, sizeof err);
+        if (rc == 0 && err[0])
+            rc = MPISNAP_EMISMATCH;
         if (rc < 0)
             MS_ERROR("snapshot %llu: %s", (unsigned long long)ids[i], err);
         PMPI_Allreduce(&rc, &worst, 1, MPI_INT, MPI_MIN, ms.ctl);

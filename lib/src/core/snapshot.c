@@ -267,10 +267,15 @@ static void describe_pending(char *buf, size_t n)
         struct ms__req *r = ms.reqs.vals[i];
         if (!ms.reqs.keys[i] || !r->active)
             continue;
-        len += (size_t)snprintf(
-            buf + len, n - len, "%s %s peer %d tag %d comm %016llx",
-            shown ? ";" : ":", kinds[r->kind], r->peer, r->tag,
-            r->c ? (unsigned long long)r->c->id : 0ULL);
+        if (r->what) /* MPI-IO */
+            len += (size_t)snprintf(buf + len, n - len, "%s %s on comm %016llx",
+                                    shown ? ";" : ":", r->what,
+                                    r->c ? (unsigned long long)r->c->id : 0ULL);
+        else
+            len += (size_t)snprintf(
+                buf + len, n - len, "%s %s peer %d tag %d comm %016llx",
+                shown ? ";" : ":", kinds[r->kind], r->peer, r->tag,
+                r->c ? (unsigned long long)r->c->id : 0ULL);
         shown++;
     }
 }
@@ -449,7 +454,8 @@ static void record(void)
             continue;
         cr = &S.comms[S.ncomms++];
         *cr = (struct ms__commrec){c->id,    c->parent, c->ordinal, c->color,
-                                   c->ncoll, c->size,   NULL};
+                                   c->ncoll, c->size,   NULL,       {0}};
+        ms__comm_ident(c, &cr->ident);
         cr->world = malloc((size_t)c->size * sizeof *cr->world);
         if (!cr->world)
             goto oom;

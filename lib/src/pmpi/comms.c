@@ -6,17 +6,28 @@
 
 struct ms__state ms;
 
-/* id = hash(parent id, ordinal of the creation call on the parent, colour):
- * every member computes the same id, and a restarted run that re-creates
- * its communicators in the same order gets the same ids. */
-static uint64_t comm_id(uint64_t parent, uint64_t ordinal, int64_t color)
+/* id = hash(parent id, ordinal of the creation call on the parent, colour,
+ * members as world ranks): every member computes the same id without
+ * communication (each knows its group), communicators with different
+ * groups made by one call (MPI_Comm_create with disjoint groups,
+ * MPI_Cart_sub, MPI_Comm_split_type on several nodes) get different ids,
+ * and a restarted run that re-creates its communicators in the same order
+ * gets the same ids. */
+static uint64_t comm_id(uint64_t parent, uint64_t ordinal, int64_t color,
+                        const int *world, int size)
 {
     uint64_t h = ms__mix64(parent ^ 0x6d70697336e61700ULL);
+    int i;
+
     h = ms__mix64(h ^ ordinal);
     h = ms__mix64(h ^ (uint64_t)color);
-    return h ? h : 1;
+    for (i = 0; i < size; i++)
+        h = ms__mix64(h ^ (uint64_t)(uint32_t)world[i]);
+    /* 1 and 2 are MPI_COMM_WORLD and MPI_COMM_SELF */
+    return h > 2 ? h : h + 3;
 }
 
+/* id 0: computed by comm_id from the other fields and the group. */
 static struct ms__comm *comm_add(MPI_Comm handle, uint64_t id, uint64_t parent,
                                  uint64_t ordinal, int64_t color)
 {
@@ -58,6 +69,8 @@ static struct ms__comm *comm_add(MPI_Comm handle, uint64_t id, uint64_t parent,
     PMPI_Group_free(&g);
     PMPI_Group_free(&wg);
     free(ranks);
+    if (!id)
+        c->id = comm_id(parent, ordinal, color, c->world, c->size);
     if (ms__hmap_put(&ms.comms, MS_KEY(handle), c) < 0)
         goto oom;
     c->next = ms.comm_list;
@@ -101,7 +114,7 @@ struct ms__comm *ms__comm_lookup_slow(MPI_Comm comm)
          * give it an id from its handle on the world communicator so that
          * counting still works; a snapshot stores it like any other. */
         MS_DEBUG("communicator not created through a wrapper: registering");
-        c = comm_add(comm, comm_id(0, MS_KEY(comm), -7), 0, 0, -7);
+        c = comm_add(comm, 0, 0, MS_KEY(comm), -7);
     }
     ms.last_comm = comm;
     ms.last_c = c;
@@ -109,14 +122,15 @@ struct ms__comm *ms__comm_lookup_slow(MPI_Comm comm)
 }
 
 void ms__comm_created(struct ms__comm *parent, uint64_t ordinal, int64_t color,
-                      MPI_Comm newcomm)
+                      MPI_Comm newcomm, const char *call, const void *site)
 {
     struct ms__comm *c;
 
     if (newcomm == MPI_COMM_NULL)
         return;
-    c = comm_add(newcomm, comm_id(parent->id, ordinal, color), parent->id,
-                 ordinal, color);
+    c = comm_add(newcomm, 0, parent->id, ordinal, color);
+    c->call = call;
+    c->site = site;
     if (c->inter)
         ms__unsupported(MS_UNSUP_INTERCOMM, "intercommunicator");
     ms__restore_comm_created(c);

@@ -61,6 +61,8 @@ struct ms__comm {
     int *world;                     /* [size]: world rank of each member */
     uint64_t ncreate;               /* communicator-creation calls made on it */
     uint64_t ncoll;                 /* collectives started on it */
+    const char *call;               /* creating call, NULL: not wrapped */
+    const void *site;               /* its call site (return address) */
     struct ms__stream *sent, *recv; /* [size] */
     struct ms__qmsg *qhead, *qtail; /* queued messages, in arrival order */
     struct ms__comm *next;          /* list of live communicators */
@@ -78,9 +80,15 @@ struct ms__comm *ms__comm_lookup_slow(MPI_Comm comm);
 static inline struct ms__comm *ms__comm_get(MPI_Comm comm);
 
 /* Register a communicator the application created on `parent` with the
- * call's ordinal and colour.  newcomm may be MPI_COMM_NULL (nothing to do). */
+ * call's ordinal and colour, the call's name and its call site (the
+ * wrapper's return address).  newcomm may be MPI_COMM_NULL (nothing to
+ * do).  At a restart, a communicator whose id the snapshot has but whose
+ * creation differs aborts the job (core/restore.c). */
 void ms__comm_created(struct ms__comm *parent, uint64_t ordinal, int64_t color,
-                      MPI_Comm newcomm);
+                      MPI_Comm newcomm, const char *call, const void *site);
+/* What identifies c's creation across runs (call, call site's module,
+ * offset and build id, name): a snapshot stores it (callsite.c). */
+void ms__comm_ident(const struct ms__comm *c, struct ms__commident *out);
 /* The application frees comm.  Returns 1 when PMPI_Comm_free must wait
  * (can_defer: the caller would free it now): the library still holds
  * receives on it; it is freed when the last one leaves (ms__comm_held). */
@@ -155,6 +163,8 @@ struct ms__req {
     MPI_Comm *newcomm;     /* MPI_Comm_idup: register when complete */
     struct ms__comm *parent;
     uint64_t ordinal;
+    const void *site;     /* MPI_Comm_idup: its call site */
+    const char *what;     /* MS_REQ_OTHER: the call, for diagnostics, or NULL */
     struct ms__req *next; /* free list / zombie list */
     int refs;             /* application handles sharing this entry */
     int cancel;           /* MPI_Cancel was called on it */

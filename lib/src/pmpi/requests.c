@@ -105,7 +105,8 @@ void ms__req_completed(struct ms__req *r, MPI_Status *st)
         return;
     }
     if (r->newcomm) { /* MPI_Comm_idup */
-        ms__comm_created(r->parent, r->ordinal, 0, *r->newcomm);
+        ms__comm_created(r->parent, r->ordinal, 0, *r->newcomm, "MPI_Comm_idup",
+                         r->site);
         return;
     }
     if (r->kind == MS_REQ_OTHER || r->kind == MS_REQ_HELD)

@@ -1,6 +1,8 @@
 /* Communicator creation and free.  Each creation call takes the next
- * ordinal of its parent, so (parent id, ordinal, colour) names the new
- * communicator identically on every member and in a restarted run. */
+ * ordinal of its parent, so (parent id, ordinal, colour, group) names the
+ * new communicator identically on every member and in a restarted run.
+ * The call's name and call site (its return address) are kept so that a
+ * restart can tell when another creation took a communicator's id. */
 #include <stdlib.h>
 
 #include "pmpi/pmpi.h"
@@ -49,7 +51,8 @@
         p->ncoll++;                                                            \
         rc = PMPI_##NAME ARGS;                                                 \
         if (rc == MPI_SUCCESS)                                                 \
-            ms__comm_created(p, ord, (int64_t)(COLOR), *(NEWCOMM));            \
+            ms__comm_created(p, ord, (int64_t)(COLOR), *(NEWCOMM),             \
+                             "MPI_" #NAME, __builtin_return_address(0));       \
         return rc;                                                             \
     }
 COMM_CREATE(X)
@@ -81,7 +84,8 @@ int MPI_Comm_create_group(MPI_Comm comm, MPI_Group g, int tag, MPI_Comm *nc)
     for (i = 0; i < n; i++)
         h = ms__mix64(h ^ (uint64_t)out[i]);
     free(in);
-    ms__comm_created(p, h | (1ULL << 63), tag, *nc);
+    ms__comm_created(p, h | (1ULL << 63), tag, *nc, "MPI_Comm_create_group",
+                     __builtin_return_address(0));
     return rc;
 }
 
@@ -96,7 +100,8 @@ int MPI_Intercomm_create(MPI_Comm local, int lleader, MPI_Comm peer,
     ms__unsupported(MS_UNSUP_INTERCOMM, "MPI_Intercomm_create");
     rc = PMPI_Intercomm_create(local, lleader, peer, rleader, tag, nc);
     if (rc == MPI_SUCCESS)
-        ms__comm_created(p, ord, tag, *nc);
+        ms__comm_created(p, ord, tag, *nc, "MPI_Intercomm_create",
+                         __builtin_return_address(0));
     return rc;
 }
 
@@ -116,6 +121,7 @@ int MPI_Comm_idup(MPI_Comm comm, MPI_Comm *nc, MPI_Request *req)
         r->newcomm = nc;
         r->parent = p;
         r->ordinal = ord;
+        r->site = __builtin_return_address(0);
     }
     return rc;
 }

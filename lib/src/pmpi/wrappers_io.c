@@ -92,6 +92,43 @@ int MPI_File_close(MPI_File *fh)
 FILE_COLL(X)
 #undef X
 
+/* Nonblocking, individual: the request tracked, so that a snapshot whose
+ * safe point comes while one is pending (a read still filling a protected
+ * region, a write still reading one) aborts, naming the call. */
+#define FILE_IREQ(X)                                                           \
+    X(File_iread,                                                              \
+      (MPI_File fh, void *b, int n, MPI_Datatype t, MPI_Request *req),         \
+      (fh, b, n, t, req))                                                      \
+    X(File_iwrite,                                                             \
+      (MPI_File fh, const void *b, int n, MPI_Datatype t, MPI_Request *req),   \
+      (fh, b, n, t, req))                                                      \
+    X(File_iread_at,                                                           \
+      (MPI_File fh, MPI_Offset o, void *b, int n, MPI_Datatype t,              \
+       MPI_Request *req),                                                      \
+      (fh, o, b, n, t, req))                                                   \
+    X(File_iwrite_at,                                                          \
+      (MPI_File fh, MPI_Offset o, const void *b, int n, MPI_Datatype t,        \
+       MPI_Request *req),                                                      \
+      (fh, o, b, n, t, req))                                                   \
+    X(File_iread_shared,                                                       \
+      (MPI_File fh, void *b, int n, MPI_Datatype t, MPI_Request *req),         \
+      (fh, b, n, t, req))                                                      \
+    X(File_iwrite_shared,                                                      \
+      (MPI_File fh, const void *b, int n, MPI_Datatype t, MPI_Request *req),   \
+      (fh, b, n, t, req))
+
+#define X(NAME, PROTO, ARGS)                                                   \
+    int MPI_##NAME PROTO                                                       \
+    {                                                                          \
+        int rc = PMPI_##NAME ARGS;                                             \
+        if (rc == MPI_SUCCESS)                                                 \
+            ms__req_new(*req, MS_REQ_OTHER, file_comm(fh))->what =             \
+                "MPI_" #NAME;                                                  \
+        return rc;                                                             \
+    }
+FILE_IREQ(X)
+#undef X
+
 /* Collective and nonblocking: counted, and the request tracked. */
 #define FILE_ICOLL(X)                                                          \
     X(File_iread_all,                                                          \
@@ -117,7 +154,7 @@ FILE_COLL(X)
         c->ncoll++;                                                            \
         rc = PMPI_##NAME ARGS;                                                 \
         if (rc == MPI_SUCCESS)                                                 \
-            ms__req_new(*req, MS_REQ_OTHER, c);                                \
+            ms__req_new(*req, MS_REQ_OTHER, c)->what = "MPI_" #NAME;           \
         return rc;                                                             \
     }
 FILE_ICOLL(X)

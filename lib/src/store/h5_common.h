@@ -68,6 +68,7 @@ hid_t ms__h5_etype(int etype); /* native type, not to be closed; <0 bad */
 int ms__h5_etype_parse(const char *name); /* etype or -1 */
 hid_t ms__h5_env_type(void);              /* memory types: close them */
 hid_t ms__h5_comm_type(void);
+hid_t ms__h5_commident_type(void); /* struct ms__commident */
 hid_t ms__h5_counter_type(void);
 hid_t ms__h5_trace_type(void); /* struct ms__trace_ev without its pad */
 hid_t ms__h5_need_type(void);  /* struct ms__need without its pad */

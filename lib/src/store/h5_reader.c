@@ -326,6 +326,41 @@ out:
     return ret;
 }
 
+/* /comms/identity, one row per row of /comms/table, is optional: files
+ * written before it existed leave every ident empty (not known). */
+static int read_comm_identity(hid_t f, struct ms__rankdata *d)
+{
+    htri_t has = H5Lexists(f, "comms/identity", H5P_DEFAULT);
+    hid_t t = H5I_INVALID_HID;
+    struct ms__commident *ident = NULL;
+    uint64_t n = 0;
+    int ret = 0;
+
+    MS_SCHECK(has >= 0, MPISNAP_ECORRUPT, MS_SRC_H5, "/comms/identity");
+    if (has == 0)
+        return 0;
+    t = ms__h5_commident_type();
+    MS_SCHECK(t >= 0, MPISNAP_EIO, MS_SRC_H5, "comm identity type");
+    if ((ret = read_alloc(f, "comms/identity", t, (void **)&ident, &n)))
+        goto out;
+    MS_SCHECK(n == d->ncomms, MPISNAP_ECORRUPT, MS_SRC_NONE,
+              "/comms/identity has %llu rows, /comms/table %zu",
+              (unsigned long long)n, d->ncomms);
+    for (size_t i = 0; i < d->ncomms; i++) {
+        d->comms[i].ident = ident[i];
+        /* strings as stored are NUL-terminated; make sure of it */
+        d->comms[i].ident.call[sizeof ident->call - 1] = '\0';
+        d->comms[i].ident.module[sizeof ident->module - 1] = '\0';
+        d->comms[i].ident.build[sizeof ident->build - 1] = '\0';
+        d->comms[i].ident.name[sizeof ident->name - 1] = '\0';
+    }
+out:
+    free(ident);
+    if (t >= 0)
+        H5Tclose(t);
+    return ret;
+}
+
 static int read_comms(hid_t f, struct ms__rankdata *d)
 {
     hid_t t = ms__h5_comm_type();
@@ -350,14 +385,15 @@ static int read_comms(hid_t f, struct ms__rankdata *d)
                   MPISNAP_ECORRUPT, MS_SRC_NONE,
                   "communicator %llu lies outside /comms/world",
                   (unsigned long long)i);
-        *c = (struct ms__commrec){tab[i].id,    tab[i].parent, tab[i].ordinal,
-                                  tab[i].color, tab[i].ncoll,  tab[i].size,
-                                  NULL};
+        *c = (struct ms__commrec){
+            tab[i].id,    tab[i].parent, tab[i].ordinal, tab[i].color,
+            tab[i].ncoll, tab[i].size,   NULL,           {0}};
         c->world = malloc(size ? size * sizeof *c->world : 1);
         MS_SCHECK(c->world, MPISNAP_ENOMEM, MS_SRC_NONE, "out of memory");
         d->ncomms++;
         memcpy(c->world, world + tab[i].offset, size * sizeof *c->world);
     }
+    ret = read_comm_identity(f, d);
 out:
     free(tab);
     free(world);

@@ -256,6 +256,37 @@ hid_t ms__h5_comm_type(void)
     return t;
 }
 
+/* Fixed-size string member of a compound (the type is closed). */
+static int insert_str(hid_t t, const char *name, size_t off, size_t size)
+{
+    hid_t s = H5Tcopy(H5T_C_S1);
+    int bad = s < 0 || H5Tset_size(s, size) < 0 ||
+              H5Tset_strpad(s, H5T_STR_NULLTERM) < 0 ||
+              H5Tinsert(t, name, off, s) < 0;
+
+    if (s >= 0)
+        H5Tclose(s);
+    return bad ? -1 : 0;
+}
+
+hid_t ms__h5_commident_type(void)
+{
+    hid_t t = H5Tcreate(H5T_COMPOUND, sizeof(struct ms__commident));
+#define STR(f)                                                                 \
+    insert_str(t, #f, offsetof(struct ms__commident, f),                       \
+               sizeof((struct ms__commident *)0)->f)
+
+    if (t < 0)
+        return t;
+    if (INSERT(t, struct ms__commident, offset, H5T_NATIVE_UINT64) < 0 ||
+        STR(call) < 0 || STR(module) < 0 || STR(build) < 0 || STR(name) < 0) {
+        H5Tclose(t);
+        return H5I_INVALID_HID;
+    }
+#undef STR
+    return t;
+}
+
 hid_t ms__h5_counter_type(void)
 {
     hid_t t = H5Tcreate(H5T_COMPOUND, sizeof(struct ms__counter));
@@ -610,13 +641,15 @@ out:
 static int write_comms(hid_t file, const struct ms__rankdata *d)
 {
     hid_t g = H5Gcreate2(file, "comms", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
-    hid_t t = ms__h5_comm_type();
+    hid_t t = ms__h5_comm_type(), ti = ms__h5_commident_type();
     struct ms__h5_comm *tab = NULL;
+    struct ms__commident *ident = NULL;
     int32_t *world = NULL;
     uint64_t total = 0;
     int ret = 0;
 
-    MS_SCHECK(g >= 0 && t >= 0, MPISNAP_EIO, MS_SRC_H5, "create /comms");
+    MS_SCHECK(g >= 0 && t >= 0 && ti >= 0, MPISNAP_EIO, MS_SRC_H5,
+              "create /comms");
     for (size_t i = 0; i < d->ncomms; i++) {
         MS_SCHECK(d->comms[i].size >= 0, MPISNAP_EINVAL, MS_SRC_NONE,
                   "communicator %llu: size %d",
@@ -624,8 +657,9 @@ static int write_comms(hid_t file, const struct ms__rankdata *d)
         total += (uint64_t)d->comms[i].size;
     }
     tab = calloc(d->ncomms ? d->ncomms : 1, sizeof *tab);
+    ident = calloc(d->ncomms ? d->ncomms : 1, sizeof *ident);
     world = malloc(total ? total * sizeof *world : 1);
-    MS_SCHECK(tab && world, MPISNAP_ENOMEM, MS_SRC_NONE,
+    MS_SCHECK(tab && ident && world, MPISNAP_ENOMEM, MS_SRC_NONE,
               "comms: out of memory");
     total = 0;
     for (size_t i = 0; i < d->ncomms; i++) {
@@ -633,6 +667,7 @@ static int write_comms(hid_t file, const struct ms__rankdata *d)
 
         tab[i] = (struct ms__h5_comm){c->id,    c->parent, c->ordinal, c->color,
                                       c->ncoll, c->size,   total};
+        ident[i] = c->ident;
         if (c->size)
             memcpy(world + total, c->world, (size_t)c->size * sizeof *world);
         total += (uint64_t)c->size;
@@ -640,11 +675,16 @@ static int write_comms(hid_t file, const struct ms__rankdata *d)
     ret = ms__h5_write_1d(g, "table", t, d->ncomms, tab);
     if (ret == 0)
         ret = ms__h5_write_1d(g, "world", H5T_NATIVE_INT32, total, world);
+    if (ret == 0)
+        ret = ms__h5_write_1d(g, "identity", ti, d->ncomms, ident);
 out:
     free(tab);
+    free(ident);
     free(world);
     if (t >= 0)
         H5Tclose(t);
+    if (ti >= 0)
+        H5Tclose(ti);
     if (g >= 0)
         H5Gclose(g);
     return ret;

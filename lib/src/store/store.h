@@ -54,13 +54,26 @@ struct ms__msg {
     unsigned char *data;
 };
 
-/* A live communicator: stable id = (parent, ordinal, color). */
+/* What identifies a communicator's creation across runs of the same
+ * program, so that a restart can tell when another communicator took its
+ * id (docs/protocol.md).  All "" / 0: not known (MPI_COMM_WORLD, a
+ * snapshot written before these were stored). */
+struct ms__commident {
+    uint64_t offset;  /* call site: return address - the module's base */
+    char call[32];    /* creating call: "MPI_Comm_dup", ... */
+    char module[128]; /* basename of the module holding the call site */
+    char build[48];   /* the module's GNU build id in hex, "" none */
+    char name[64];    /* its MPI_Comm_set_name name at the cut, "" none */
+};
+
+/* A live communicator: stable id = (parent, ordinal, color, group). */
 struct ms__commrec {
     uint64_t id, parent, ordinal;
     int64_t color;
     uint64_t ncoll; /* collectives started on it before the cut */
     int32_t size;
     int32_t *world; /* [size]: world rank of each member */
+    struct ms__commident ident;
 };
 
 /* A cumulative stream counter at the cut.  dir 0: sent to peer, 1: received
