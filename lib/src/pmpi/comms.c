@@ -134,8 +134,7 @@ void ms__comm_freed(MPI_Comm comm)
         ms.last_comm = ms.world->handle;
         ms.last_c = ms.world;
     }
-    if (MS_UNLIKELY(ms.observe))
-        ms__obs_comm_freed(c);
+    ms__cut_comm_freed(c);
     comm_destroy(c);
 }
 
