@@ -26,6 +26,7 @@
 #include <time.h>
 
 #include "core/core.h"
+#include "core/cut.h"
 #include "core/verdict.h"
 
 enum { T_MARKER = 1, T_REPORT = 2, T_OUTCOME = 3 }; /* tags on ms.octl */
@@ -43,7 +44,6 @@ struct ostream {
     int32_t source, tag; /* source: rank in the communicator */
     uint64_t R, C;
     int have_C;
-    int queued; /* its messages in the library's queue are accounted */
 };
 
 /* A message the application received in the window: kept if R < pos <= C */
@@ -332,63 +332,24 @@ static void record_count(uint64_t id, int me, int p, int w, int dir, int tag,
     }
 }
 
-static void record_tagcount(struct ms__comm *c, int p, int dir,
-                            const struct ms__tagcount *t)
+/* One stream count at the record (cut.c walks live and freed ones). */
+static void record_tagcount(void *arg, const struct ms__cut_count *k)
 {
-    if (t->tag == MS_NO_TAG || !t->n)
+    (void)arg;
+    if (!k->n)
         return;
-    add_counter(c->id, p, t->tag, dir, t->n);
-    record_count(c->id, c->rank, p, c->world[p], dir, t->tag, t->n);
-}
-
-/* Counts of communicators this rank has freed: a peer may not have freed
- * its side yet, and must not take the missing counts for zero. */
-struct dead {
-    uint64_t id, n;
-    int32_t me, p, w, dir, tag;
-};
-static struct dead *dead;
-static size_t ndead, capdead;
-
-static void dead_add(struct ms__comm *c, int p, int dir,
-                     const struct ms__tagcount *t)
-{
-    if (t->tag == MS_NO_TAG || !t->n)
-        return;
-    if (ndead == capdead) {
-        capdead = capdead ? 2 * capdead : 64;
-        dead = xrealloc(dead, capdead * sizeof *dead);
-    }
-    dead[ndead++] =
-        (struct dead){c->id, t->n, c->rank, p, c->world[p], dir, t->tag};
-}
-
-void ms__obs_comm_freed(struct ms__comm *c)
-{
-    uint32_t j;
-    int p;
-
-    for (p = 0; p < c->size && !c->inter; p++) {
-        dead_add(c, p, 0, &c->sent[p].c);
-        for (j = 0; j < c->sent[p].nmore; j++)
-            dead_add(c, p, 0, &c->sent[p].more[j]);
-        dead_add(c, p, 1, &c->recv[p].c);
-        for (j = 0; j < c->recv[p].nmore; j++)
-            dead_add(c, p, 1, &c->recv[p].more[j]);
-    }
+    if (k->c)
+        add_counter(k->comm_id, k->peer, k->tag, k->dir, k->n);
+    record_count(k->comm_id, k->me, k->peer, k->world, k->dir, k->tag, k->n);
 }
 
 static void record_counters(void)
 {
     struct ms__comm *c;
-    uint32_t j;
     size_t k = 0, nw;
-    int p;
 
     O.ncnt = 0;
-    for (k = 0; k < ndead; k++)
-        record_count(dead[k].id, dead[k].me, dead[k].p, dead[k].w, dead[k].dir,
-                     dead[k].tag, dead[k].n);
+    ms__cut_counts(record_tagcount, NULL);
     /* The program may free a communicator before this rank writes its
      * file: copy the member lists. */
     k = 0;
@@ -411,14 +372,6 @@ static void record_counters(void)
         O.vcomms[O.ncomms] = (struct ms__vcomm){.id = c->id, .ncoll = c->ncoll};
         comm_name(c, O.vcomms[O.ncomms].name, sizeof O.vcomms->name);
         O.ncomms++;
-        for (p = 0; p < c->size; p++) {
-            record_tagcount(c, p, 0, &c->sent[p].c);
-            for (j = 0; j < c->sent[p].nmore; j++)
-                record_tagcount(c, p, 0, &c->sent[p].more[j]);
-            record_tagcount(c, p, 1, &c->recv[p].c);
-            for (j = 0; j < c->recv[p].nmore; j++)
-                record_tagcount(c, p, 1, &c->recv[p].more[j]);
-        }
     }
 }
 
@@ -439,8 +392,20 @@ static void apply_early(void)
     }
 }
 
-static void record_queued(void);
-static void record_undelivered(void);
+static uint64_t *cut_R(void *arg, uint64_t comm_id, int source, int tag)
+{
+    (void)arg;
+    return &stream_get(comm_id, source, tag)->R;
+}
+
+static void cut_log(void *arg, struct ms__comm *c, int source, int tag,
+                    uint64_t pos, const void *buf, int count, MPI_Datatype dt)
+{
+    (void)arg;
+    ms__obs_matched(c, source, tag, pos, buf, count, dt);
+}
+
+static const struct ms__cut_ops cut_ops = {cut_R, cut_log};
 
 static void record(int64_t id)
 {
@@ -472,8 +437,7 @@ static void record(int64_t id)
         O.mklen[w] = 2;
     }
     record_counters();
-    record_queued();
-    record_undelivered();
+    ms__cut_undelivered(&cut_ops, NULL); /* in flight for the program */
     for (w = 0; w < ms.world_size; w++) {
         if (w == ms.world_rank)
             continue;
@@ -522,75 +486,6 @@ void ms__obs_matched(struct ms__comm *c, int source, int tag, uint64_t pos,
     O.ltail = m;
     if (O.state == O_PAYLOAD && m->full)
         O.got++;
-}
-
-/* Messages the library received for the application and still holds
- * (drained by a checkpoint snapshot): the application has not received
- * them, so they are in flight, and their payloads are known. */
-static void record_queued(void)
-{
-    struct ms__comm *c;
-    struct ms__qmsg *q, *r;
-    struct ostream *s;
-    uint64_t k, i;
-
-    for (c = ms.comm_list; c; c = c->next)
-        for (q = c->qhead; q; q = q->next) {
-            if (!q->counted)
-                continue;
-            s = stream_get(c->id, q->source, q->tag);
-            if (s->queued)
-                continue;
-            s->queued = 1;
-            /* q is the first of k queued messages of its stream: they hold
-             * positions R-k+1 .. R, in queue order. */
-            for (k = 0, r = q; r; r = r->next)
-                k += r->counted && r->source == q->source && r->tag == q->tag;
-            s->R -= k < s->R ? k : s->R;
-            for (i = 1, r = q; r; r = r->next)
-                if (r->counted && r->source == q->source && r->tag == q->tag)
-                    ms__obs_matched(c, r->source, r->tag, s->R + i++, r->data,
-                                    (int)r->nbytes, MPI_PACKED);
-        }
-}
-
-/* Receives the library matched for a request the application has not
- * collected yet (library matching, during a checkpoint snapshot), and
- * messages the application has matched with MPI_Mprobe but not received
- * yet: counted, but not seen by the application, so in flight for it.
- * Their positions need not be the last of their stream; only how many and
- * their payloads matter, so they are logged as they are (position 0),
- * at once or when the application receives them. */
-static void record_undelivered(void)
-{
-    struct ms__held *h;
-    struct ms__mmsg *mm;
-    struct ms__req *r;
-    struct ostream *s;
-    size_t i;
-    int n;
-
-    for (i = 0; i < ms.msgs.cap; i++) {
-        if (!ms.msgs.keys[i] || !(mm = ms.msgs.vals[i]) || !mm->pos)
-            continue;
-        s = stream_get(mm->c->id, mm->source, mm->tag);
-        mm->obs_pending = s->R > 0;
-        s->R -= s->R > 0;
-    }
-
-    for (i = 0; i < ms.reqs.cap; i++) {
-        if (!ms.reqs.keys[i] || !(r = ms.reqs.vals[i]) || !(h = r->held) ||
-            !r->active || !h->done || h->cancelled ||
-            h->status.MPI_SOURCE < 0 || h->status.MPI_ERROR != MPI_SUCCESS)
-            continue;
-        s = stream_get(h->c->id, h->status.MPI_SOURCE, h->status.MPI_TAG);
-        if (s->R == 0)
-            continue;
-        s->R--;
-        PMPI_Get_count(&h->status, h->dt, &n);
-        ms__obs_matched(h->c, h->status.MPI_SOURCE, h->status.MPI_TAG, 0,
-                        h->buf, n == MPI_UNDEFINED ? 0 : n, h->dt);
-    }
 }
 
 /* Every marker is in: how many messages are in flight to this rank. */
@@ -1309,7 +1204,7 @@ void ms__obs_finalize(void)
     free(O.rec.needs);
     free(O.rec.inflight);
     free(O.props);
-    free(dead);
+    ms__cut_ledger_free();
 }
 
 int ms__obs_observe(void)

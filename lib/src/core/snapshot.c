@@ -17,6 +17,7 @@
 #include <time.h>
 
 #include "core/core.h"
+#include "core/cut.h"
 
 struct ms__core ms__core = {.last_committed = -1, .margin = 2};
 
@@ -42,8 +43,9 @@ struct wst {
     struct wst *next;
     uint64_t comm_id;
     int source, tag;
-    uint64_t R; /* matched at this rank's cut */
-    uint64_t C; /* sender's count at its cut (from its marker) */
+    uint64_t R;    /* matched at this rank's cut */
+    uint64_t C;    /* sender's count at its cut (from its marker) */
+    uint64_t base; /* freed communicator: the sender's count last known */
     int have_R, have_C;
 };
 
@@ -80,6 +82,7 @@ static struct {
     size_t nstage;
     struct ms__counter *cnt;
     size_t ncnt;
+    size_t nledger; /* freed communicators' counts at the cut (cut.c) */
     struct ms__commrec *comms;
     size_t ncomms;
     uint64_t buckets[2 * NB], buckets_all[2 * NB];
@@ -150,7 +153,7 @@ static uint64_t sender_cut(struct wst *w, struct ms__comm *c)
     if (w->have_C)
         return w->C;
     t = c ? recv_count(c, w->source, w->tag) : NULL;
-    return t ? t->base : 0;
+    return t ? t->base : w->base;
 }
 
 /* ---- begin and agree ---- */
@@ -333,13 +336,52 @@ static void apply_marker(const uint64_t *b, size_t n)
     }
 }
 
+static void log_msg(struct wst *w, struct ms__comm *c, uint64_t pos,
+                    const void *buf, int count, MPI_Datatype dt);
+
+/* One stream count at the cut (live or freed communicator). */
+static void cut_count(void *arg, const struct ms__cut_count *k)
+{
+    struct wst *w;
+
+    (void)arg;
+    if (k->dir == 0) {
+        add_counter(k->comm_id, k->peer, k->tag, 0, k->n);
+        if (k->n != k->base) /* sparse: the receiver knows the base */
+            marker_add(k->world, k->comm_id, k->me, k->tag, k->n);
+    } else {
+        w = wst_get(k->comm_id, k->peer, k->tag, 1);
+        w->R = k->n;
+        w->have_R = 1;
+        w->base = k->base; /* a freed communicator's: from the ledger */
+    }
+}
+
+static uint64_t *cut_R(void *arg, uint64_t comm_id, int source, int tag)
+{
+    struct wst *w = wst_get(comm_id, source, tag, 1);
+
+    (void)arg;
+    return &w->R;
+}
+
+static void cut_log(void *arg, struct ms__comm *c, int source, int tag,
+                    uint64_t pos, const void *buf, int count, MPI_Datatype dt)
+{
+    (void)arg;
+    log_msg(wst_get(c->id, source, tag, 1), c, pos, buf, count, dt);
+}
+
+static const struct ms__cut_ops cut_ops = {cut_R, cut_log};
+
 static void record(void)
 {
     struct ms__comm *c;
+    const struct ms__commrec *freed;
+    struct wst *w;
     char why[512];
-    size_t i, nc = 0;
-    int p, to;
-    uint32_t k;
+    size_t i, nc = 0, nfreed;
+    int to;
 
     go_active();
     S.phase = S_CUT;
@@ -375,28 +417,16 @@ static void record(void)
             if (~c->ncoll > S.buckets[NB + b])
                 S.buckets[NB + b] = ~c->ncoll;
         }
-        for (p = 0; p < c->size; p++) {
-            struct ms__stream *s = &c->sent[p], *r = &c->recv[p];
-            for (k = 0; k <= s->nmore; k++) {
-                struct ms__tagcount *t = k ? &s->more[k - 1] : &s->c;
-                if (t->tag == MS_NO_TAG)
-                    continue;
-                add_counter(c->id, p, t->tag, 0, t->n);
-                if (t->n != t->base)
-                    marker_add(c->world[p], c->id, c->rank, t->tag, t->n);
-            }
-            for (k = 0; k <= r->nmore; k++) {
-                struct ms__tagcount *t = k ? &r->more[k - 1] : &r->c;
-                struct wst *w;
-                if (t->tag == MS_NO_TAG)
-                    continue;
-                add_counter(c->id, p, t->tag, 1, t->n);
-                w = wst_get(c->id, p, t->tag, 1);
-                w->R = t->n;
-                w->have_R = 1;
-            }
-        }
     }
+    /* Stream counts of live and freed communicators; then what the library
+     * holds for the program comes out of R, logged as in flight; then R is
+     * this rank's received count at the cut. */
+    ms__cut_counts(cut_count, NULL);
+    S.nledger = ms__cut_ledger_len();
+    ms__cut_undelivered(&cut_ops, NULL);
+    for (w = S.wlist; w; w = w->next)
+        if (w->have_R)
+            add_counter(w->comm_id, w->source, w->tag, 1, w->R);
     if (ms.trace)
         ms__trace(MS_EV_CUT, NULL, -1, 0, S.P);
     S.mk_req = malloc((size_t)ms.world_size * sizeof *S.mk_req);
@@ -445,7 +475,10 @@ static void record(void)
         }
         memcpy(S.stage[i], ms__regions[i].base, ms__regions[i].bytes);
     }
-    S.comms = calloc(nc + 1, sizeof *S.comms);
+    /* Records of the live communicators, and of the freed ones whose
+     * counts the rank file holds. */
+    nfreed = ms__cut_freed_comms(&freed);
+    S.comms = calloc(nc + nfreed + 1, sizeof *S.comms);
     if (!S.comms)
         goto oom;
     for (c = ms.comm_list; c; c = c->next) {
@@ -454,12 +487,18 @@ static void record(void)
             continue;
         cr = &S.comms[S.ncomms++];
         *cr = (struct ms__commrec){c->id,    c->parent, c->ordinal, c->color,
-                                   c->ncoll, c->size,   NULL,       {0}};
+                                   c->ncoll, c->size,   c->world,   {0}};
         ms__comm_ident(c, &cr->ident);
-        cr->world = malloc((size_t)c->size * sizeof *cr->world);
-        if (!cr->world)
+    }
+    for (i = 0; i < nfreed; i++)
+        S.comms[S.ncomms++] = freed[i];
+    for (i = 0; i < S.ncomms; i++) {
+        int32_t *world = malloc((size_t)S.comms[i].size * sizeof *world);
+        if (!world)
             goto oom;
-        memcpy(cr->world, c->world, (size_t)c->size * sizeof *cr->world);
+        memcpy(world, S.comms[i].world,
+               (size_t)S.comms[i].size * sizeof *world);
+        S.comms[i].world = world;
     }
     MS_DEBUG("snapshot %lld: recorded at safe point %llu, %d marker(s)",
              (long long)S.id, (unsigned long long)S.P, S.nmk);
@@ -476,14 +515,22 @@ void ms__core_matched(struct ms__comm *c, int source, int tag, uint64_t pos,
                       const void *buf, int count, MPI_Datatype dt)
 {
     struct wst *w;
-    struct logmsg *m;
-    int size = 0, at = 0;
 
     if (!ms.window)
         return;
     w = wst_get(c->id, source, tag, 1);
     if (w->have_C && pos > w->C)
         return; /* sent after the sender's cut: not channel state */
+    log_msg(w, c, pos, buf, count, dt);
+}
+
+/* Log message pos of stream w as possibly in flight (kept if pos <= C). */
+static void log_msg(struct wst *w, struct ms__comm *c, uint64_t pos,
+                    const void *buf, int count, MPI_Datatype dt)
+{
+    struct logmsg *m;
+    int size = 0, at = 0;
+
     m = calloc(1, sizeof *m);
     if (dt == MPI_PACKED)
         size = count;
@@ -857,6 +904,10 @@ static void finish(void)
             if ((c = ms__comm_by_id(w->comm_id)))
                 ms__stream_find(&c->recv[w->source], w->tag)->base =
                     sender_cut(w, c);
+            else if (w->have_R) /* freed, before or after the cut */
+                ms__cut_ledger_recv_base(w->comm_id, w->source, w->tag,
+                                         sender_cut(w, NULL));
+        ms__cut_ledger_committed(S.nledger);
         ms__core.last_committed = S.id;
         if (S.stop_snap) {
             ms__core.stop = 1;

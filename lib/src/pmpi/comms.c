@@ -136,10 +136,15 @@ void ms__comm_created(struct ms__comm *parent, uint64_t ordinal, int64_t color,
     ms__restore_comm_created(c);
 }
 
+/* The last user of a communicator the application freed is gone: its
+ * final counts go to the cut's ledger of freed communicators (kept until
+ * their streams balance), then its state goes. */
 void ms__comm_unref(struct ms__comm *c)
 {
-    if (c && --c->refs == 0)
+    if (c && --c->refs == 0) {
+        ms__cut_comm_freed(c);
         comm_destroy(c);
+    }
 }
 
 void ms__comm_held(struct ms__comm *c, int d)
@@ -165,8 +170,6 @@ int ms__comm_freed(MPI_Comm comm, int can_defer)
         ms.last_comm = ms.world->handle;
         ms.last_c = ms.world;
     }
-    if (MS_UNLIKELY(ms.observe))
-        ms__obs_comm_freed(c);
     /* Requests and matched messages on it keep its state until they
      * complete; the handle is the application's no more. */
     deferred = can_defer && c->nheld > 0;

@@ -123,11 +123,69 @@ static void deliver_queued(struct ms__held *h, struct ms__qmsg *q,
     finish(h);
 }
 
-/* Receive the matched network message into h. */
-static void deliver_message(struct ms__held *h, MPI_Message *msg)
+/* In a checkpoint window, receive the matched network message whole into
+ * the library's queue, counted and logged now: for a message matched by
+ * MPI_Mprobe, whose receive may come after the window, and for one larger
+ * than the receive it matched, so that the log holds what was sent and a
+ * replay truncates again.  Returns it, first of its envelope on c. */
+static struct ms__qmsg *pull_into_queue(struct ms__comm *c, MPI_Message *msg,
+                                        MPI_Status *st, struct ms__qmsg **prev)
 {
+    uint64_t pos;
+    void *data;
+    int nbytes = 0;
+
+    PMPI_Get_count(st, MPI_BYTE, &nbytes);
+    data = malloc(nbytes ? (size_t)nbytes : 1);
+    if (!data) {
+        MS_ERROR("out of memory receiving a message: aborting job");
+        PMPI_Abort(MPI_COMM_WORLD, 1);
+    }
+    PMPI_Mrecv(data, nbytes, MPI_PACKED, msg, st);
+    if (MS_UNLIKELY(ms.observe)) /* as ms__matched does */
+        ms__obs_before_count();
+    pos = ms__count_recv(c, st->MPI_SOURCE, st->MPI_TAG);
+    ms__core_matched(c, st->MPI_SOURCE, st->MPI_TAG, pos, data, nbytes,
+                     MPI_PACKED);
+    if (ms.obs_window) /* still in flight for the application */
+        ms__obs_matched(c, st->MPI_SOURCE, st->MPI_TAG, pos, data, nbytes,
+                        MPI_PACKED);
+    if (ms__queue_push(c, st->MPI_SOURCE, st->MPI_TAG, data, (uint64_t)nbytes,
+                       1) < 0) {
+        MS_ERROR("cannot queue a received message: aborting job");
+        PMPI_Abort(MPI_COMM_WORLD, 1);
+    }
+    free(data);
+    /* No queued message matched the receive or probe that found this one,
+     * so none earlier has its envelope. */
+    return ms__queue_find(c, st->MPI_SOURCE, st->MPI_TAG, prev);
+}
+
+/* Does a message of status st hold more than h's buffer? */
+static int truncates(const struct ms__held *h, MPI_Status *st)
+{
+    int nbytes = 0, size = 0;
+
+    PMPI_Get_count(st, MPI_BYTE, &nbytes);
+    PMPI_Type_size(h->dt, &size);
+    return (long long)nbytes > (long long)h->count * size;
+}
+
+static void deliver_queued(struct ms__held *h, struct ms__qmsg *q,
+                           struct ms__qmsg *prev);
+
+/* Receive the matched network message (probed with status st) into h. */
+static void deliver_message(struct ms__held *h, MPI_Message *msg,
+                            MPI_Status *st)
+{
+    struct ms__qmsg *q, *prev;
     int n = 0;
 
+    if (MS_UNLIKELY(ms.window) && truncates(h, st)) {
+        q = pull_into_queue(h->c, msg, st, &prev);
+        deliver_queued(h, q, prev); /* truncates, with the right status */
+        return;
+    }
     h->status.MPI_ERROR = PMPI_Mrecv(h->buf, h->count, h->dt, msg, &h->status);
     if (h->status.MPI_ERROR == MPI_SUCCESS)
         PMPI_Get_count(&h->status, h->dt, &n);
@@ -167,7 +225,7 @@ static int step(struct ms__held *h)
     PMPI_Improbe(h->source, h->tag, h->c->handle, &flag, &msg, &st);
     if (!flag)
         return 0;
-    deliver_message(earliest(h->c, st.MPI_SOURCE, st.MPI_TAG), &msg);
+    deliver_message(earliest(h->c, st.MPI_SOURCE, st.MPI_TAG), &msg, &st);
     return 1;
 }
 
@@ -464,9 +522,20 @@ static int mprobe(int source, int tag, struct ms__comm *c, int blocking,
             return rc;
         if (*flag) {
             struct ms__held *h = earliest(c, st->MPI_SOURCE, st->MPI_TAG);
+            if (!h && ms.window) {
+                /* Its receive may come after the window: take it into
+                 * the queue now, with its payload logged, and match it
+                 * there. */
+                q = pull_into_queue(c, msg, st, &prev);
+                ms__queue_unlink(c, q, prev);
+                PMPI_Mprobe(0, q->selftag, ms.qcomm, msg, st);
+                st->MPI_SOURCE = q->source;
+                st->MPI_TAG = q->tag;
+                break;
+            }
             if (!h)
                 break;
-            deliver_message(h, msg); /* it was the earlier receive's */
+            deliver_message(h, msg, st); /* it was the earlier receive's */
         } else if (!blocking) {
             return MPI_SUCCESS;
         } else {

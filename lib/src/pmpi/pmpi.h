@@ -192,7 +192,8 @@ struct ms__mmsg {
     int source, tag;    /* envelope to report */
     struct ms__qmsg *q; /* served from the queue, or NULL */
     uint64_t pos;       /* position in its stream */
-    int obs_pending;    /* in flight at an observation's record */
+    int at_cut;         /* counted, not received at a record: in flight;
+                           logged (position 0) when received */
 };
 
 /* ---- observation mode (MPISNAP_OBSERVE=1) ----
@@ -233,8 +234,10 @@ void ms__obs_before_count(void); /* a message is about to count: apply a
  * dt in buf; the library's own queue uses MPI_PACKED bytes). */
 void ms__obs_matched(struct ms__comm *c, int source, int tag, uint64_t pos,
                      const void *buf, int count, MPI_Datatype dt);
-void ms__obs_want(const char *why);          /* start an observation */
-void ms__obs_comm_freed(struct ms__comm *c); /* keep its counts */
+void ms__obs_want(const char *why); /* start an observation */
+
+/* A communicator is freed: keep the counts a cut still needs (core/cut.c). */
+void ms__cut_comm_freed(struct ms__comm *c);
 
 /* ---- global state ---- */
 

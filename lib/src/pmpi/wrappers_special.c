@@ -329,11 +329,12 @@ static void message_received(struct ms__mmsg *m, void *buf, MPI_Datatype dt,
         PMPI_Get_count(st, dt, &n);
         n = n == MPI_UNDEFINED ? 0 : n;
     }
+    /* pos 0: counted with its payload when it was queued */
     if (MS_UNLIKELY(ms.window) && m->pos)
         ms__core_matched(m->c, m->source, m->tag, m->pos, buf, n, dt);
-    if (MS_UNLIKELY(ms.obs_window) && m->pos) /* pos 0: in flight anyway */
-        ms__obs_matched(m->c, m->source, m->tag, m->obs_pending ? 0 : m->pos,
-                        buf, n, dt);
+    if (MS_UNLIKELY(ms.obs_window) && m->pos)
+        ms__obs_matched(m->c, m->source, m->tag, m->at_cut ? 0 : m->pos, buf, n,
+                        dt);
     ms__comm_unref(m->c);
     free(m);
 }

@@ -1,0 +1,231 @@
+/* The cut: stream counts of live and freed communicators, and the messages
+ * the library holds for the program, for both kinds of snapshot (cut.h). */
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/cut.h"
+
+/* ---- stream counts ---- */
+
+struct ledger {
+    uint64_t comm_id, n, base;
+    int32_t me, p, w, dir, tag;
+};
+static struct ledger *ledger;
+static size_t nledger, capledger;
+/* The freed communicators that have counts in the ledger. */
+static struct ms__commrec *fcomms;
+static size_t nfcomms, capfcomms;
+
+static void *grow(void *p, size_t *cap, size_t size)
+{
+    size_t n = *cap ? 2 * *cap : 16;
+
+    p = realloc(p, n * size);
+    if (!p) {
+        MS_ERROR("out of memory keeping a freed communicator's counts: "
+                 "aborting job");
+        PMPI_Abort(MPI_COMM_WORLD, 1);
+    }
+    *cap = n;
+    return p;
+}
+
+static void ledger_add(struct ms__comm *c, int p, int dir,
+                       const struct ms__tagcount *t)
+{
+    if (t->tag == MS_NO_TAG || !t->n)
+        return;
+    if (nledger == capledger)
+        ledger = grow(ledger, &capledger, sizeof *ledger);
+    ledger[nledger++] = (struct ledger){c->id, t->n,        t->base, c->rank,
+                                        p,     c->world[p], dir,     t->tag};
+}
+
+void ms__cut_comm_freed(struct ms__comm *c)
+{
+    struct ms__commrec *r;
+    size_t before = nledger;
+    uint32_t j;
+    int p;
+
+    for (p = 0; p < c->size && !c->inter; p++) {
+        ledger_add(c, p, 0, &c->sent[p].c);
+        for (j = 0; j < c->sent[p].nmore; j++)
+            ledger_add(c, p, 0, &c->sent[p].more[j]);
+        ledger_add(c, p, 1, &c->recv[p].c);
+        for (j = 0; j < c->recv[p].nmore; j++)
+            ledger_add(c, p, 1, &c->recv[p].more[j]);
+    }
+    if (nledger == before)
+        return; /* no message ever used it */
+    if (nfcomms == capfcomms)
+        fcomms = grow(fcomms, &capfcomms, sizeof *fcomms);
+    r = &fcomms[nfcomms++];
+    *r = (struct ms__commrec){c->id,    c->parent, c->ordinal, c->color,
+                              c->ncoll, c->size,   NULL,      {0}};
+    ms__comm_ident(c, &r->ident);
+    r->world = malloc((size_t)c->size * sizeof *r->world);
+    if (!r->world) {
+        MS_ERROR("out of memory keeping a freed communicator: aborting job");
+        PMPI_Abort(MPI_COMM_WORLD, 1);
+    }
+    memcpy(r->world, c->world, (size_t)c->size * sizeof *r->world);
+}
+
+size_t ms__cut_freed_comms(const struct ms__commrec **recs)
+{
+    *recs = fcomms;
+    return nfcomms;
+}
+
+size_t ms__cut_ledger_len(void)
+{
+    return nledger;
+}
+
+void ms__cut_ledger_committed(size_t n)
+{
+    size_t i;
+
+    for (i = 0; i < n && i < nledger; i++)
+        if (ledger[i].dir == 0)
+            ledger[i].base = ledger[i].n;
+}
+
+void ms__cut_ledger_recv_base(uint64_t comm_id, int peer, int tag,
+                              uint64_t base)
+{
+    size_t i;
+
+    for (i = 0; i < nledger; i++)
+        if (ledger[i].dir == 1 && ledger[i].comm_id == comm_id &&
+            ledger[i].p == peer && ledger[i].tag == tag)
+            ledger[i].base = base;
+}
+
+void ms__cut_ledger_free(void)
+{
+    while (nfcomms)
+        free(fcomms[--nfcomms].world);
+    free(fcomms);
+    free(ledger);
+    fcomms = NULL;
+    ledger = NULL;
+    nledger = capledger = capfcomms = 0;
+}
+
+static void each_tag(ms__cut_count_fn *fn, void *arg, struct ms__comm *c, int p,
+                     int dir, struct ms__stream *s)
+{
+    uint32_t k;
+
+    for (k = 0; k <= s->nmore; k++) {
+        const struct ms__tagcount *t = k ? &s->more[k - 1] : &s->c;
+        struct ms__cut_count x = {c,   c->id,  c->rank, p,      c->world[p],
+                                  dir, t->tag, t->n,    t->base};
+        if (t->tag != MS_NO_TAG)
+            fn(arg, &x);
+    }
+}
+
+void ms__cut_counts(ms__cut_count_fn *fn, void *arg)
+{
+    struct ms__comm *c;
+    size_t i;
+    int p;
+
+    for (c = ms.comm_list; c; c = c->next) {
+        if (c->inter)
+            continue;
+        for (p = 0; p < c->size; p++) {
+            each_tag(fn, arg, c, p, 0, &c->sent[p]);
+            each_tag(fn, arg, c, p, 1, &c->recv[p]);
+        }
+    }
+    for (i = 0; i < nledger; i++) {
+        const struct ledger *l = &ledger[i];
+        struct ms__cut_count x = {NULL,   l->comm_id, l->me, l->p,   l->w,
+                                  l->dir, l->tag,     l->n,  l->base};
+        fn(arg, &x);
+    }
+}
+
+/* ---- messages the library holds ---- */
+
+static int same_stream(const struct ms__qmsg *a, const struct ms__qmsg *b)
+{
+    return a->counted && b->counted && a->source == b->source &&
+           a->tag == b->tag;
+}
+
+/* Counted queued messages of c: the last k positions of their stream. */
+static void queued(const struct ms__cut_ops *ops, void *arg, struct ms__comm *c)
+{
+    struct ms__qmsg *q, *r;
+    uint64_t *R, k, i;
+
+    for (q = c->qhead; q; q = q->next) {
+        if (!q->counted)
+            continue;
+        for (r = c->qhead; r != q && !same_stream(r, q); r = r->next)
+            ;
+        if (r != q)
+            continue; /* not the first of its stream: done with it */
+        for (k = 0, r = q; r; r = r->next)
+            k += same_stream(r, q);
+        R = ops->R(arg, c->id, q->source, q->tag);
+        *R -= k < *R ? k : *R;
+        for (i = 1, r = q; r; r = r->next)
+            if (same_stream(r, q))
+                ops->log(arg, c, r->source, r->tag, *R + i++, r->data,
+                         (int)r->nbytes, MPI_PACKED);
+    }
+}
+
+void ms__cut_undelivered(const struct ms__cut_ops *ops, void *arg)
+{
+    struct ms__comm *c;
+    struct ms__mmsg *mm;
+    struct ms__held *h;
+    struct ms__req *r;
+    uint64_t *R;
+    size_t i;
+    int n;
+
+    for (c = ms.comm_list; c; c = c->next)
+        queued(ops, arg, c);
+    /* Matched with MPI_Mprobe, not yet received: from the network (pos
+     * set: payload logged when received), or from the queue, counted when
+     * drained or when matched in a checkpoint window (payload known). */
+    for (i = 0; i < ms.msgs.cap; i++) {
+        if (!ms.msgs.keys[i] || !(mm = ms.msgs.vals[i]))
+            continue;
+        if (!mm->pos && !(mm->q && mm->q->counted))
+            continue;
+        R = ops->R(arg, mm->c->id, mm->source, mm->tag);
+        if (!*R)
+            continue;
+        (*R)--;
+        if (mm->pos)
+            mm->at_cut = 1;
+        else
+            ops->log(arg, mm->c, mm->source, mm->tag, 0, mm->q->data,
+                     (int)mm->q->nbytes, MPI_PACKED);
+    }
+    /* Held receives the library completed for a request the program has
+     * not collected yet (library matching). */
+    for (i = 0; i < ms.reqs.cap; i++) {
+        if (!ms.reqs.keys[i] || !(r = ms.reqs.vals[i]) || !(h = r->held) ||
+            !r->active || !h->done || h->cancelled ||
+            h->status.MPI_SOURCE < 0 || h->status.MPI_ERROR != MPI_SUCCESS)
+            continue;
+        R = ops->R(arg, h->c->id, h->status.MPI_SOURCE, h->status.MPI_TAG);
+        if (!*R)
+            continue;
+        (*R)--;
+        PMPI_Get_count(&h->status, h->dt, &n);
+        ops->log(arg, h->c, h->status.MPI_SOURCE, h->status.MPI_TAG, 0, h->buf,
+                 n == MPI_UNDEFINED ? 0 : n, h->dt);
+    }
+}
