@@ -15,6 +15,9 @@
  *                        message; rank 1 sends one, then MPI_Recv from
  *                        rank 0 (tag 8): the message in flight is the
  *                        Irecv's, so 0 and 1 deadlock
+ *   hang mprobed-matched the same with MPI_Mprobe instead of MPI_Irecv
+ *                        (the message is received with MPI_Mrecv only
+ *                        after the MPI_Recv)
  *
  * and programs that end normally, where no verdict may be a hang:
  *
@@ -189,6 +192,19 @@ int main(int argc, char **argv)
             MPI_Recv(&y, 1, MPI_INT, 0, TAG_NEVER, MPI_COMM_WORLD,
                      MPI_STATUS_IGNORE);
         }
+    } else if (!strcmp(p, "mprobed-matched")) {
+        MPI_Message m;
+        int y = 0;
+        if (rank == 0) {
+            MPI_Mprobe(1, TAG_CYCLE, MPI_COMM_WORLD, &m, MPI_STATUS_IGNORE);
+            MPI_Recv(&x, 1, MPI_INT, 1, TAG_CYCLE, MPI_COMM_WORLD,
+                     MPI_STATUS_IGNORE);
+            MPI_Mrecv(&y, 1, MPI_INT, &m, MPI_STATUS_IGNORE);
+        } else if (rank == 1) {
+            MPI_Send(&x, 1, MPI_INT, 0, TAG_CYCLE, MPI_COMM_WORLD);
+            MPI_Recv(&y, 1, MPI_INT, 0, TAG_NEVER, MPI_COMM_WORLD,
+                     MPI_STATUS_IGNORE);
+        }
     } else if (!strcmp(p, "preposted-large")) {
         x = preposted_large(rank);
     } else if (!strcmp(p, "slow-sender")) {
@@ -205,6 +221,7 @@ int main(int argc, char **argv)
         if (rank == 0)
             fprintf(stderr, "usage: hang recv-cycle|ssend-ring|barrier-recv|"
                             "master-worker|finalize|preposted-matched|"
+                            "mprobed-matched|"
                             "preposted-large|slow-sender\n");
         MPI_Finalize();
         return 2;

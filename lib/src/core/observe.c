@@ -323,12 +323,28 @@ static int postreq_cmp(const void *a, const void *b)
  * (zombies too: MPI still matches them), for rule 0 of the verdict: a
  * message MPI gives one of them is for no later one, and a send that one
  * of them matches can complete.  A receive MPI has completed is listed
- * with the envelope of its message. */
+ * with the envelope of its message.  First, as receives that took their
+ * message already, the messages matched with MPI_Mprobe that count as in
+ * flight (record_undelivered): no other receive can have them. */
 static void record_posted(void)
 {
     struct postreq *pr = NULL;
+    struct ms__mmsg *mm;
     struct ms__req *r;
     size_t i, k, n = 0;
+
+    O.nposted = 0;
+    for (i = 0; i < ms.msgs.cap; i++) {
+        if (!ms.msgs.keys[i] || !(mm = ms.msgs.vals[i]) || !mm->obs_pending ||
+            (unsigned)mm->source >= (unsigned)mm->c->size)
+            continue;
+        O.posted = xrealloc(O.posted, (O.nposted + 1) * sizeof *O.posted);
+        O.posted[O.nposted++] =
+            (struct ms__vpost){.comm_id = mm->c->id,
+                               .peer = mm->c->world[mm->source],
+                               .tag = mm->tag,
+                               .need = -1};
+    }
 
     for (i = 0; i < ms.reqs.cap; i++) {
         if (!ms.reqs.keys[i] || !(r = ms.reqs.vals[i]) || !r->active ||
@@ -342,8 +358,7 @@ static void record_posted(void)
     }
     if (n)
         qsort(pr, n, sizeof *pr, postreq_cmp);
-    O.posted = xrealloc(O.posted, (n + 1) * sizeof *O.posted);
-    O.nposted = 0;
+    O.posted = xrealloc(O.posted, (O.nposted + n + 1) * sizeof *O.posted);
     for (i = 0; i < n; i++) {
         struct ms__vpost *q = &O.posted[O.nposted];
         int peer, tag, done = 0;
@@ -535,7 +550,6 @@ static void record(int64_t id)
     O.expected = O.got = 0;
     O.orphans = 0;
     record_call();
-    record_posted();
     /* In MPI_Finalize the program may have freed its regions already:
      * record none there. */
     O.stage = xrealloc(O.stage, (ms__nregions + 1) * sizeof *O.stage);
@@ -554,6 +568,7 @@ static void record(int64_t id)
     record_counters();
     record_queued();
     record_undelivered();
+    record_posted();
     for (w = 0; w < ms.world_size; w++) {
         if (w == ms.world_rank)
             continue;
