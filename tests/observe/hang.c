@@ -9,12 +9,38 @@
  *                        for their next task: all work done, no exit
  *   hang finalize        rank 1 MPI_Recv from rank 0 (tag 4), which has
  *                        already called MPI_Finalize
+ *   hang preposted-matched
+ *                        rank 0 posts MPI_Irecv from rank 1 (tag 5), then
+ *                        waits in MPI_Recv from rank 1 (tag 5) for a second
+ *                        message; rank 1 sends one, then MPI_Recv from
+ *                        rank 0 (tag 8): the message in flight is the
+ *                        Irecv's, so 0 and 1 deadlock
+ *   hang mprobed-matched the same with MPI_Mprobe instead of MPI_Irecv
+ *                        (the message is received with MPI_Mrecv only
+ *                        after the MPI_Recv)
+ *
+ * and programs that end normally, where no verdict may be a hang:
+ *
+ *   hang preposted-large rank 0 posts a large MPI_Irecv from rank 1
+ *                        (tag 6), then waits in MPI_Recv from rank 1 for a
+ *                        small one (tag 7); rank 1 computes 3 s, then sends
+ *                        the large message (MPI_Send, rendezvous) and the
+ *                        small one.  Rank 1's send can complete: rank 0's
+ *                        Irecv matches it
+ *   hang slow-sender     rank 0 waits in MPI_Recv from rank 1 (tag 7)
+ *                        while rank 1 computes 4.5 s, calling MPI_Iprobe
+ *                        now and then: with MPISNAP_HANG_AFTER=1 rank 0
+ *                        observes at 1, 2 and 4 s of its call, each time
+ *                        progressing
  *
  * Each first runs a few rounds of real traffic, so counters are not zero.
  * Run with MPISNAP_HANG_AFTER and MPISNAP_ON_HANG=abort: the library must
- * end the job with the right verdict.  Without them it hangs forever. */
+ * end the job with the right verdict (the hanging ones; without them they
+ * hang forever), or let it end (the others). */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <mpi.h>
 
@@ -24,8 +50,66 @@ enum {
     TAG_BARRIER = 3,
     TAG_GONE = 4,
     TAG_CYCLE = 5,
+    TAG_LARGE = 6,
+    TAG_SMALL = 7,
+    TAG_NEVER = 8,
     TAG_RING = 9
 };
+
+#define NLARGE (1 << 18) /* ints: 1 MiB, far above any eager limit */
+
+static double now(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+/* Compute for s seconds, without MPI calls or with an MPI_Iprobe every
+ * 20 ms. */
+static void compute(double s, int probe)
+{
+    double t0 = now();
+    int flag;
+
+    while (now() - t0 < s) {
+        struct timespec ts = {0, 20 * 1000 * 1000};
+        nanosleep(&ts, NULL);
+        if (probe)
+            MPI_Iprobe(MPI_ANY_SOURCE, TAG_NEVER, MPI_COMM_WORLD, &flag,
+                       MPI_STATUS_IGNORE);
+    }
+}
+
+/* Returns 0 when rank 0 received what rank 1 sent. */
+static int preposted_large(int rank)
+{
+    int *big = malloc(NLARGE * sizeof *big), x = 0, i, bad = 0;
+    MPI_Request rq;
+
+    if (!big)
+        return 1;
+    if (rank == 0) {
+        MPI_Irecv(big, NLARGE, MPI_INT, 1, TAG_LARGE, MPI_COMM_WORLD, &rq);
+        MPI_Recv(&x, 1, MPI_INT, 1, TAG_SMALL, MPI_COMM_WORLD,
+                 MPI_STATUS_IGNORE);
+        MPI_Wait(&rq, MPI_STATUS_IGNORE);
+        for (i = 0; i < NLARGE; i++)
+            bad += big[i] != 3 * i + 1;
+        bad += x != 42;
+        printf("preposted-large: %s\n", bad ? "WRONG DATA" : "received");
+    } else if (rank == 1) {
+        for (i = 0; i < NLARGE; i++)
+            big[i] = 3 * i + 1;
+        x = 42;
+        compute(3.0, 0);
+        MPI_Send(big, NLARGE, MPI_INT, 0, TAG_LARGE, MPI_COMM_WORLD);
+        MPI_Send(&x, 1, MPI_INT, 0, TAG_SMALL, MPI_COMM_WORLD);
+    }
+    free(big);
+    return bad;
+}
 
 static void warm_up(int rank, int size)
 {
@@ -96,13 +180,52 @@ int main(int argc, char **argv)
         if (rank == 1)
             MPI_Recv(&x, 1, MPI_INT, 0, TAG_GONE, MPI_COMM_WORLD,
                      MPI_STATUS_IGNORE);
+    } else if (!strcmp(p, "preposted-matched")) {
+        MPI_Request rq;
+        int y = 0;
+        if (rank == 0) {
+            MPI_Irecv(&y, 1, MPI_INT, 1, TAG_CYCLE, MPI_COMM_WORLD, &rq);
+            MPI_Recv(&x, 1, MPI_INT, 1, TAG_CYCLE, MPI_COMM_WORLD,
+                     MPI_STATUS_IGNORE);
+        } else if (rank == 1) {
+            MPI_Send(&x, 1, MPI_INT, 0, TAG_CYCLE, MPI_COMM_WORLD);
+            MPI_Recv(&y, 1, MPI_INT, 0, TAG_NEVER, MPI_COMM_WORLD,
+                     MPI_STATUS_IGNORE);
+        }
+    } else if (!strcmp(p, "mprobed-matched")) {
+        MPI_Message m;
+        int y = 0;
+        if (rank == 0) {
+            MPI_Mprobe(1, TAG_CYCLE, MPI_COMM_WORLD, &m, MPI_STATUS_IGNORE);
+            MPI_Recv(&x, 1, MPI_INT, 1, TAG_CYCLE, MPI_COMM_WORLD,
+                     MPI_STATUS_IGNORE);
+            MPI_Mrecv(&y, 1, MPI_INT, &m, MPI_STATUS_IGNORE);
+        } else if (rank == 1) {
+            MPI_Send(&x, 1, MPI_INT, 0, TAG_CYCLE, MPI_COMM_WORLD);
+            MPI_Recv(&y, 1, MPI_INT, 0, TAG_NEVER, MPI_COMM_WORLD,
+                     MPI_STATUS_IGNORE);
+        }
+    } else if (!strcmp(p, "preposted-large")) {
+        x = preposted_large(rank);
+    } else if (!strcmp(p, "slow-sender")) {
+        if (rank == 0)
+            MPI_Recv(&x, 1, MPI_INT, 1, TAG_SMALL, MPI_COMM_WORLD,
+                     MPI_STATUS_IGNORE);
+        else if (rank == 1) {
+            compute(4.5, 1);
+            MPI_Send(&x, 1, MPI_INT, 0, TAG_SMALL, MPI_COMM_WORLD);
+        }
+        if (rank == 0)
+            printf("slow-sender: received\n");
     } else {
         if (rank == 0)
             fprintf(stderr, "usage: hang recv-cycle|ssend-ring|barrier-recv|"
-                            "master-worker|finalize\n");
+                            "master-worker|finalize|preposted-matched|"
+                            "mprobed-matched|"
+                            "preposted-large|slow-sender\n");
         MPI_Finalize();
         return 2;
     }
     MPI_Finalize();
-    return 0;
+    return !strcmp(p, "preposted-large") && x != 0;
 }

@@ -23,6 +23,7 @@ struct rk {
     struct ms__need needs[8];
     struct ms__counter infl[8];
     struct ms__vcomm comms[4];
+    struct ms__vpost posted[8];
 };
 
 static struct rk R[MAXR];
@@ -99,6 +100,14 @@ static void inflight(int to, int from, int tag, uint64_t count)
     struct ms__counter *c = &R[to].infl[R[to].rec.ninflight++];
 
     *c = (struct ms__counter){WORLD, from, tag, 1, count};
+}
+
+/* Rank i posted a receive on (WORLD, peer, tag); it is need number `need`
+ * of its call, or -1.  A rank that posts one reports all it posted. */
+static void post(int i, int peer, int tag, int need)
+{
+    V[i].posted = R[i].posted;
+    R[i].posted[V[i].nposted++] = (struct ms__vpost){WORLD, peer, tag, need, 0};
 }
 
 static void decide(struct ms__verdict *v)
@@ -733,6 +742,153 @@ static void test_edges(void)
     ASSERT_STREQ(ms__verdict_name(MS_V_PROGRESSING), "progressing");
 }
 
+/* Defect 11 of issue 10: a send waits for any receive its receiver has
+ * posted, not only for the one the receiver waits in. */
+static void test_preposted_receive(void)
+{
+    struct ms__verdict v;
+
+    /* 0: Irecv(1, tag 6), then Recv(1, tag 7); 1: Send(0, tag 6), large,
+     * in flight.  The Irecv takes it: 1 completes, then sends tag 7. */
+    reset(2);
+    post(0, 1, 6, -1);
+    post(0, 1, 7, 0);
+    recv(0, 1, 7);
+    inflight(0, 1, 6, 1);
+    in_call(1, "MPI_Send", 0);
+    need(1, MS_NEED_SEND, WORLD, 0, 6, 0);
+    decide(&v);
+    expect_progressing(&v);
+    ms__verdict_free(&v);
+
+    /* The same with any source and any tag. */
+    R[0].posted[0].peer = ANY;
+    R[0].posted[0].tag = ANY_TAG;
+    decide(&v);
+    expect_progressing(&v);
+    ms__verdict_free(&v);
+
+    /* Without the Irecv: the send waits for rank 0's Recv. */
+    V[0].nposted = 0;
+    post(0, 1, 7, 0);
+    decide(&v);
+    expect_cycle(&v, 2, 0, 1);
+    ASSERT_STRSTR(v.text, "  rank 1 waits in MPI_Send for rank 0 to receive "
+                          "(tag 6, MPI_COMM_WORLD) for 2.0 s\n");
+    ms__verdict_free(&v);
+
+    /* An earlier message of the stream takes the Irecv first. */
+    V[0].nposted = 0;
+    post(0, 1, 6, -1);
+    post(0, 1, 7, 0);
+    R[0].infl[0].count = 2;
+    decide(&v);
+    expect_cycle(&v, 2, 0, 1);
+    ms__verdict_free(&v);
+
+    /* Two Irecvs for two: fine again. */
+    V[0].nposted = 0;
+    post(0, 1, 6, -1);
+    post(0, 1, 6, -1);
+    post(0, 1, 7, 0);
+    decide(&v);
+    expect_progressing(&v);
+    ms__verdict_free(&v);
+
+    /* 1 waits for two Isends on the stream, 0 posted one Irecv: Waitall
+     * cannot complete, Waitany can. */
+    V[0].nposted = 0;
+    post(0, 1, 6, -1);
+    post(0, 1, 7, 0);
+    in_call(1, "MPI_Waitall", 0);
+    need(1, MS_NEED_SEND, WORLD, 0, 6, 0);
+    decide(&v);
+    expect_cycle(&v, 2, 0, 1);
+    ms__verdict_free(&v);
+    in_call(1, "MPI_Waitany", 1);
+    decide(&v);
+    expect_progressing(&v);
+    ms__verdict_free(&v);
+}
+
+/* Defect 12 of issue 10: a message MPI matched to an earlier posted
+ * receive cannot satisfy a later one. */
+static void test_matched_elsewhere(void)
+{
+    struct ms__verdict v;
+
+    /* 0: Irecv(1, tag 5), then Recv(1, tag 5); one tag-5 message in
+     * flight; 1: Recv(0, tag 8). */
+    reset(3);
+    post(0, 1, 5, -1);
+    post(0, 1, 5, 0);
+    recv(0, 1, 5);
+    inflight(0, 1, 5, 1);
+    recv(1, 0, 8);
+    recv(2, 0, 8);
+    decide(&v);
+    expect_cycle(&v, 2, 0, 1);
+    expect_stuck(&v, 3, 0, 1, 2);
+    ASSERT_STREQ(v.text,
+                 "deadlock: ranks 0 -> 1 -> 0 wait for each other and no "
+                 "message in flight can break the cycle\n"
+                 "  rank 0 waits in MPI_Recv for rank 1 (tag 5, "
+                 "MPI_COMM_WORLD) for 2.0 s\n"
+                 "    taken by earlier receives: 1 message from rank 1 "
+                 "(tag 5, MPI_COMM_WORLD)\n"
+                 "  rank 1 waits in MPI_Recv for rank 0 (tag 8, "
+                 "MPI_COMM_WORLD) for 2.0 s\n"
+                 "  1 more rank cannot progress either: 2\n");
+    ms__verdict_free(&v);
+
+    /* A second message is for the Recv. */
+    R[0].infl[0].count = 2;
+    decide(&v);
+    expect_progressing(&v);
+    ms__verdict_free(&v);
+
+    /* Waiting for the Irecv itself (MPI_Wait): it has its message. */
+    R[0].infl[0].count = 1;
+    in_call(0, "MPI_Wait", 0);
+    R[0].posted[0].need = 0;
+    R[0].posted[1].need = -1;
+    decide(&v);
+    expect_progressing(&v);
+    ms__verdict_free(&v);
+
+    /* MPI_Probe sees only messages no posted receive takes. */
+    in_call(0, "MPI_Probe", 0);
+    V[0].nposted = 0;
+    post(0, 1, 5, -1);
+    decide(&v);
+    expect_cycle(&v, 2, 0, 1);
+    ms__verdict_free(&v);
+    R[0].infl[0].count = 2;
+    decide(&v);
+    expect_progressing(&v);
+    ms__verdict_free(&v);
+
+    /* An earlier Irecv from any rank takes the message no later receive
+     * wants (rank 2's), and leaves rank 1's to the Recv (the order of
+     * messages across streams is unknown: a deadlock must be certain). */
+    reset(3);
+    post(0, ANY, 5, -1);
+    post(0, 1, 5, 0);
+    recv(0, 1, 5);
+    inflight(0, 1, 5, 1);
+    inflight(0, 2, 5, 1);
+    recv(1, 0, 8);
+    recv(2, 0, 8);
+    decide(&v);
+    expect_progressing(&v);
+    ms__verdict_free(&v);
+    /* Only rank 1's message: the Irecv takes it. */
+    R[0].infl[1].count = 0;
+    decide(&v);
+    expect_cycle(&v, 2, 0, 1);
+    ms__verdict_free(&v);
+}
+
 int main(void)
 {
     test_recv_cycle();
@@ -748,6 +904,8 @@ int main(void)
     test_partial_deadlock();
     test_chain();
     test_send_transient();
+    test_preposted_receive();
+    test_matched_elsewhere();
     test_cycle_choice();
     test_long_reports();
     test_edges();

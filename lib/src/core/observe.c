@@ -94,6 +94,9 @@ static struct {
     uint64_t expected, got;
     int orphans;
     struct ms__obsrec rec;
+    struct ms__req **needreq; /* [rec.nneeds]: the request of a RECV need */
+    struct ms__vpost *posted; /* receives posted, in posting order */
+    size_t nposted;
     struct ms__counter *cnt;
     size_t ncnt, capcnt;
     struct ms__commrec *comms;
@@ -241,6 +244,8 @@ static void add_need(int kind, struct ms__comm *c, int peer, int tag,
         return;
     O.rec.needs =
         xrealloc(O.rec.needs, (O.rec.nneeds + 1) * sizeof *O.rec.needs);
+    O.needreq = xrealloc(O.needreq, (O.rec.nneeds + 1) * sizeof *O.needreq);
+    O.needreq[O.rec.nneeds] = NULL;
     nd = &O.rec.needs[O.rec.nneeds++];
     *nd = (struct ms__need){.kind = kind,
                             .peer = kind == MS_NEED_COLL     ? -1
@@ -290,6 +295,9 @@ static void record_call(void)
         case MS_REQ_PRECV:
         case MS_REQ_HELD:
             add_need(MS_NEED_RECV, r->c, r->peer, r->tag, 0);
+            if (O.rec.nneeds &&
+                O.rec.needs[O.rec.nneeds - 1].kind == MS_NEED_RECV) /* added */
+                O.needreq[O.rec.nneeds - 1] = r;
             break;
         case MS_REQ_OTHER:
             if (r->ncoll)
@@ -297,6 +305,92 @@ static void record_call(void)
             break;
         }
     }
+}
+
+struct postreq {
+    uint64_t posted;
+    struct ms__req *r;
+};
+
+static int postreq_cmp(const void *a, const void *b)
+{
+    const struct postreq *x = a, *y = b;
+
+    return (x->posted > y->posted) - (x->posted < y->posted);
+}
+
+/* The receives this rank has posted and not completed, in posting order
+ * (zombies too: MPI still matches them), for rule 0 of the verdict: a
+ * message MPI gives one of them is for no later one, and a send that one
+ * of them matches can complete.  A receive MPI has completed is listed
+ * with the envelope of its message.  First, as receives that took their
+ * message already, the messages matched with MPI_Mprobe that count as in
+ * flight (record_undelivered): no other receive can have them. */
+static void record_posted(void)
+{
+    struct postreq *pr = NULL;
+    struct ms__mmsg *mm;
+    struct ms__req *r;
+    size_t i, k, n = 0;
+
+    O.nposted = 0;
+    for (i = 0; i < ms.msgs.cap; i++) {
+        if (!ms.msgs.keys[i] || !(mm = ms.msgs.vals[i]) || !mm->at_cut ||
+            (unsigned)mm->source >= (unsigned)mm->c->size)
+            continue;
+        O.posted = xrealloc(O.posted, (O.nposted + 1) * sizeof *O.posted);
+        O.posted[O.nposted++] =
+            (struct ms__vpost){.comm_id = mm->c->id,
+                               .peer = mm->c->world[mm->source],
+                               .tag = mm->tag,
+                               .need = -1};
+    }
+
+    for (i = 0; i < ms.reqs.cap; i++) {
+        if (!ms.reqs.keys[i] || !(r = ms.reqs.vals[i]) || !r->active ||
+            r->cancel || !r->c ||
+            (r->kind != MS_REQ_RECV && r->kind != MS_REQ_PRECV &&
+             r->kind != MS_REQ_HELD) ||
+            (r->held && r->held->cancelled))
+            continue;
+        pr = xrealloc(pr, (n + 1) * sizeof *pr);
+        pr[n++] = (struct postreq){r->posted, r};
+    }
+    if (n)
+        qsort(pr, n, sizeof *pr, postreq_cmp);
+    O.posted = xrealloc(O.posted, (O.nposted + n + 1) * sizeof *O.posted);
+    for (i = 0; i < n; i++) {
+        struct ms__vpost *q = &O.posted[O.nposted];
+        int peer, tag, done = 0;
+        MPI_Status st;
+
+        r = pr[i].r;
+        peer = r->held ? r->held->source : r->peer;
+        tag = r->held ? r->held->tag : r->tag;
+        if (r->held && r->held->done) {
+            done = 1;
+            st = r->held->status;
+        } else if (!r->held) {
+            PMPI_Request_get_status(r->handle, &done, &st);
+        }
+        if (done && st.MPI_SOURCE >= 0) {
+            peer = st.MPI_SOURCE;
+            tag = st.MPI_TAG;
+        }
+        if (peer == MPI_PROC_NULL ||
+            (peer != MPI_ANY_SOURCE && (unsigned)peer >= (unsigned)r->c->size))
+            continue;
+        *q = (struct ms__vpost){
+            .comm_id = r->c->id,
+            .peer = peer == MPI_ANY_SOURCE ? -1 : r->c->world[peer],
+            .tag = tag,
+            .need = -1};
+        for (k = 0; k < O.rec.nneeds; k++)
+            if (O.needreq[k] == r)
+                q->need = (int32_t)k;
+        O.nposted++;
+    }
+    free(pr);
 }
 
 static void comm_name(struct ms__comm *c, char *out, size_t n)
@@ -438,6 +532,7 @@ static void record(int64_t id)
     }
     record_counters();
     ms__cut_undelivered(&cut_ops, NULL); /* in flight for the program */
+    record_posted();
     for (w = 0; w < ms.world_size; w++) {
         if (w == ms.world_rank)
             continue;
@@ -624,7 +719,7 @@ struct rhead {
     int32_t rank, ok, complete, orphans, mode;
     char call[32];
     double t_enter, waited, t_record;
-    uint64_t checksum, bytes, nmsgs, nneeds, ninflight, ncomms, nprops;
+    uint64_t checksum, bytes, nmsgs, nneeds, ninflight, ncomms, nposted, nprops;
 };
 struct rprop {
     double value;
@@ -661,15 +756,17 @@ static void report(int ok, uint64_t checksum, uint64_t bytes, uint64_t nmsgs,
     h.nneeds = O.rec.nneeds;
     h.ninflight = O.rec.ninflight;
     h.ncomms = O.ncomms;
+    h.nposted = O.nposted;
     h.nprops = O.nprops;
     n = sizeof h + h.nneeds * sizeof *O.rec.needs +
         h.ninflight * sizeof *O.rec.inflight + h.ncomms * sizeof *O.vcomms +
-        h.nprops * sizeof(struct rprop);
+        h.nposted * sizeof *O.posted + h.nprops * sizeof(struct rprop);
     p = buf = xrealloc(NULL, n);
     pack(&p, &h, sizeof h);
     pack(&p, O.rec.needs, h.nneeds * sizeof *O.rec.needs);
     pack(&p, O.rec.inflight, h.ninflight * sizeof *O.rec.inflight);
     pack(&p, O.vcomms, h.ncomms * sizeof *O.vcomms);
+    pack(&p, O.posted, h.nposted * sizeof *O.posted);
     for (i = 0; i < O.nprops; i++) {
         struct rprop r = {O.props[i].mine, complete};
         pack(&p, &r, sizeof r);
@@ -730,6 +827,9 @@ static void unpack_report(const unsigned char *p, struct rhead *h,
     vr->ncomms = h->ncomms;
     vr->comms = (const struct ms__vcomm *)p;
     p += h->ncomms * sizeof *vr->comms;
+    vr->nposted = h->nposted;
+    vr->posted = (const struct ms__vpost *)p; /* never NULL: reported */
+    p += h->nposted * sizeof *vr->posted;
     *props = (const struct rprop *)p;
 }
 
@@ -1202,6 +1302,8 @@ void ms__obs_finalize(void)
     free(O.worlds);
     free(O.vcomms);
     free(O.rec.needs);
+    free(O.needreq);
+    free(O.posted);
     free(O.rec.inflight);
     free(O.props);
     ms__cut_ledger_free();

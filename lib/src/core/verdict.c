@@ -1,18 +1,30 @@
 /* The verdict of an observation snapshot: is the job deadlocked, quiescent
  * or still progressing?  Decided from every rank's record alone (its call,
- * what the call waits for, the messages in flight to it); no MPI calls.
+ * what the call waits for, the receives it has posted, the messages in
+ * flight to it); no MPI calls.
  *
  * Rules, in this order:
  *
+ * 0. Matching, as MPI does it: each rank's posted receives (requests it
+ *    has not completed, waited for or not, and the one its blocking call
+ *    waits in), in posting order, each take one in-flight message of a
+ *    stream they match.  A receive through MPI_ANY_SOURCE or MPI_ANY_TAG
+ *    that matches several streams takes one that no later receive
+ *    matches, if there is one (the order of messages across streams is
+ *    not recorded; this choice never takes a message from a receive that
+ *    could have had it).  What is left is what a probe, or a receive
+ *    posted later, can see.  A send that MPI has not completed is among
+ *    the last messages of its stream: it is matched when fewer messages
+ *    of the stream are left than the sender has such sends pending.
  * 1. can[i] = 1 for every rank without needs (computing: it may still send
  *    anything).  Then, to a fixpoint, a blocked rank gets can = 1 when its
  *    needs can be met (mode 0: all of them, mode 1: one of them):
- *    - RECV(comm, peer, tag): a message in flight to it matches (same comm,
- *      peer the sender or -1, tag equal or ANY_TAG), or the peer can
- *      progress (peer -1: any other member of comm);
- *    - SEND(comm, peer, tag): the peer can progress, or it is blocked in a
- *      receive that matches this send (the two are about to match: a
- *      transient state);
+ *    - RECV(comm, peer, tag): rule 0 gives it an in-flight message (a
+ *      message matched to an earlier receive does not count), or the peer
+ *      can progress (peer -1: any other member of comm);
+ *    - SEND(comm, peer, tag): the peer can progress, or rule 0 matches the
+ *      message to a receive the peer has posted (the peer need not wait
+ *      in that receive: MPI completes it while the peer polls);
  *    - COLL(comm, n): every member that has not started collective n yet
  *      (its ncoll < n) can progress; met when all have started it.
  *    A peer out of range or a communicator no rank lists never meets a
@@ -77,10 +89,15 @@ struct ctx {
     struct member *members;
     struct comm *comms;
     size_t ncomms;
-    size_t *needoff;       /* [n + 1]: rank i's needs in the flat arrays */
-    int32_t *needcomm;     /* [flat]: index into comms, -1 unknown */
-    unsigned char *needok; /* [flat]: can be met at the fixpoint */
-    unsigned char *can;    /* [n] */
+    size_t *needoff;        /* [n + 1]: rank i's needs in the flat arrays */
+    int32_t *needcomm;      /* [flat]: index into comms, -1 unknown */
+    unsigned char *needmsg; /* [flat]: rule 0 meets it (RECV: a message
+                               for it; SEND: a receive for it) */
+    size_t *infoff;         /* [n + 1]: rank i's in-flight entries in rem */
+    uint64_t *rem;          /* [flat]: their messages no posted receive
+                               takes */
+    unsigned char *needok;  /* [flat]: can be met at the fixpoint */
+    unsigned char *can;     /* [n] */
 };
 
 /* Where the next rank a stuck rank waits for is looked up. */
@@ -176,29 +193,164 @@ static int recv_matches(const struct ms__need *nd, uint64_t comm, int32_t src,
            (nd->tag == ANY_TAG || nd->tag == tag);
 }
 
-static int inflight_matches(const struct ctx *c, int i,
-                            const struct ms__need *nd)
+/* Would a message on in-flight entry m match posted receive q? */
+static int post_matches(const struct ms__vpost *q, const struct ms__counter *m)
 {
-    const struct ms__counter *m = c->r[i].rec->inflight;
-    size_t k, n = ninflight_of(c, i);
+    return inflight_counts(m) && q->comm_id == m->comm_id &&
+           (q->peer == -1 || q->peer == m->peer) &&
+           (q->tag == ANY_TAG || q->tag == m->tag);
+}
 
-    for (k = 0; k < n; k++)
-        if (inflight_counts(&m[k]) &&
-            recv_matches(nd, m[k].comm_id, m[k].peer, m[k].tag))
+#define LOOKAHEAD 64 /* later receives a wildcard one looks at (rule 0) */
+
+/* Does a receive in q[0 .. n) match m? */
+static int later_wants(const struct ms__vpost *q, size_t n,
+                       const struct ms__counter *m)
+{
+    for (size_t k = 0; k < n && k < LOOKAHEAD; k++)
+        if (post_matches(&q[k], m))
             return 1;
     return 0;
 }
 
-/* Is rank p blocked in a receive that a send of `from` on nd matches? */
-static int receiving(const struct ctx *c, int p, int from,
-                     const struct ms__need *nd)
+/* Rank i's posted receives: as reported, or its RECV needs (a record that
+ * reports none: its call's receives are all it has posted).  *own is
+ * malloc'd for the latter; NULL return with *np > 0: out of memory. */
+static const struct ms__vpost *posted_of(const struct ctx *c, int i, size_t *np,
+                                         struct ms__vpost **own)
 {
-    size_t k, n = nneeds_of(c, p);
+    size_t k, n = nneeds_of(c, i);
 
-    for (k = 0; k < n; k++)
-        if (recv_matches(&c->r[p].rec->needs[k], nd->comm_id, from, nd->tag))
+    *own = NULL;
+    if (c->r[i].posted) {
+        *np = c->r[i].nposted;
+        return c->r[i].posted;
+    }
+    for (*np = 0, k = 0; k < n; k++)
+        *np += c->r[i].rec->needs[k].kind == MS_NEED_RECV;
+    if (*np == 0 || !(*own = malloc(*np * sizeof **own)))
+        return *own;
+    for (*np = 0, k = 0; k < n; k++) {
+        const struct ms__need *nd = &c->r[i].rec->needs[k];
+        if (nd->kind == MS_NEED_RECV)
+            (*own)[(*np)++] = (struct ms__vpost){nd->comm_id, nd->peer, nd->tag,
+                                                 (int32_t)k, 0};
+    }
+    return *own;
+}
+
+/* Rule 0 for rank i's receives: rem[] of its in-flight entries, and
+ * needmsg[] of its RECV needs. */
+static int match_receives(struct ctx *c, int i)
+{
+    const struct ms__counter *m =
+        ninflight_of(c, i) ? c->r[i].rec->inflight : NULL;
+    size_t nin = ninflight_of(c, i), nn = nneeds_of(c, i), np, q, e, k;
+    uint64_t *rem = c->rem + c->infoff[i];
+    unsigned char *msg = c->needmsg + c->needoff[i];
+    struct ms__vpost *own;
+    const struct ms__vpost *p = posted_of(c, i, &np, &own);
+
+    if (!p && np > 0)
+        return MPISNAP_ENOMEM;
+    for (e = 0; e < nin; e++)
+        rem[e] = inflight_counts(&m[e]) ? m[e].count : 0;
+    /* msg: 2 for a need that is a posted receive, 1 once it has a message. */
+    for (q = 0; q < np; q++)
+        if (p[q].need >= 0 && (size_t)p[q].need < nn &&
+            c->r[i].rec->needs[p[q].need].kind == MS_NEED_RECV)
+            msg[p[q].need] = 2;
+    for (q = 0; q < np; q++) {
+        size_t take = nin;
+        int wild = p[q].peer == -1 || p[q].tag == ANY_TAG;
+        for (e = 0; e < nin; e++) {
+            if (!rem[e] || !post_matches(&p[q], &m[e]))
+                continue;
+            if (take == nin)
+                take = e;
+            if (!wild || !later_wants(p + q + 1, np - q - 1, &m[e])) {
+                take = e;
+                break;
+            }
+        }
+        if (take == nin)
+            continue;
+        rem[take]--;
+        if (p[q].need >= 0 && (size_t)p[q].need < nn && msg[p[q].need] == 2)
+            msg[p[q].need] = 1;
+    }
+    free(own);
+    /* Needs that are no posted receive (a probe) see what is left. */
+    for (k = 0; k < nn; k++) {
+        const struct ms__need *nd = &c->r[i].rec->needs[k];
+        if (nd->kind != MS_NEED_RECV || msg[k]) {
+            msg[k] = msg[k] == 1;
+            continue;
+        }
+        for (e = 0; e < nin && !msg[k]; e++)
+            msg[k] = rem[e] > 0 &&
+                     recv_matches(nd, m[e].comm_id, m[e].peer, m[e].tag);
+    }
+    return 0;
+}
+
+/* Has rank p posted a receive that a message of `from` on (comm, tag)
+ * matches? */
+static int posted_matches(const struct ctx *c, int p, int from, uint64_t comm,
+                          int32_t tag)
+{
+    const struct ms__counter m = {comm, from, tag, 1, 1};
+    size_t q, n = nneeds_of(c, p);
+
+    if (c->r[p].posted) {
+        for (q = 0; q < c->r[p].nposted; q++)
+            if (post_matches(&c->r[p].posted[q], &m))
+                return 1;
+        return 0;
+    }
+    for (q = 0; q < n; q++)
+        if (recv_matches(&c->r[p].rec->needs[q], comm, from, tag))
             return 1;
     return 0;
+}
+
+/* Rule 0 for rank j's sends (after every rank's receives): needmsg[]. */
+static void match_sends(struct ctx *c, int j)
+{
+    const struct ms__need *nd = nneeds_of(c, j) ? c->r[j].rec->needs : NULL;
+    size_t k, q, e, n = nneeds_of(c, j);
+
+    for (k = 0; k < n; k++) {
+        size_t t = 0, ns = 0, nin;
+        const struct ms__counter *m;
+        int p = nd[k].peer;
+
+        if (nd[k].kind != MS_NEED_SEND || p < 0 || p >= c->n)
+            continue;
+        /* This send is number t of the ns this rank has pending on the
+         * stream, in the order of its needs. */
+        for (q = 0; q < n; q++)
+            if (nd[q].kind == MS_NEED_SEND && nd[q].peer == p &&
+                nd[q].comm_id == nd[k].comm_id && nd[q].tag == nd[k].tag) {
+                t += q < k;
+                ns++;
+            }
+        nin = ninflight_of(c, p);
+        m = nin ? c->r[p].rec->inflight : NULL;
+        for (e = 0; e < nin; e++)
+            if (inflight_counts(&m[e]) && m[e].comm_id == nd[k].comm_id &&
+                m[e].peer == j && m[e].tag == nd[k].tag)
+                break;
+        if (e < nin) {
+            uint64_t left = c->rem[c->infoff[p] + e];
+            c->needmsg[c->needoff[j] + k] = left < ns && t < ns - left;
+        } else {
+            /* Not counted in flight (a record without counts): a receive
+             * that matches it is enough. */
+            c->needmsg[c->needoff[j] + k] =
+                posted_matches(c, p, j, nd[k].comm_id, nd[k].tag);
+        }
+    }
 }
 
 static int need_ok(const struct ctx *c, int i, size_t k)
@@ -215,7 +367,7 @@ static int need_ok(const struct ctx *c, int i, size_t k)
     case MS_NEED_RECV:
         if (nd->peer < -1 || nd->peer >= c->n)
             return 0;
-        if (inflight_matches(c, i, nd))
+        if (c->needmsg[c->needoff[i] + k])
             return 1;
         if (nd->peer >= 0)
             return c->can[nd->peer];
@@ -228,7 +380,7 @@ static int need_ok(const struct ctx *c, int i, size_t k)
     case MS_NEED_SEND:
         if (nd->peer < 0 || nd->peer >= c->n)
             return 0;
-        return c->can[nd->peer] || receiving(c, nd->peer, i, nd);
+        return c->can[nd->peer] || c->needmsg[c->needoff[i] + k];
     case MS_NEED_COLL:
         for (j = 0; j < cm->n; j++) {
             const struct member *m = &c->members[cm->first + j];
@@ -573,7 +725,7 @@ static void call_name(const struct ms__obsrec *rec, char *out, size_t n)
 
 /* "  rank 0 waits in MPI_Recv for rank 1 (tag 5, MPI_COMM_WORLD) for
  * 2.0 s", the needs it cannot meet only, and the in-flight messages to it
- * that its call does not match. */
+ * that its call does not match, or that earlier receives take (rule 0). */
 static void describe_rank(struct sb *b, const struct ctx *c, int i)
 {
     const struct ms__obsrec *rec = c->r[i].rec;
@@ -603,11 +755,29 @@ static void describe_rank(struct sb *b, const struct ctx *c, int i)
         char cn[48], tg[24];
         size_t q;
 
+        uint64_t taken;
+
         if (!inflight_counts(m))
             continue;
         for (q = 0; q < nneeds_of(c, i); q++)
             if (recv_matches(&rec->needs[q], m->comm_id, m->peer, m->tag))
                 break;
+        /* Matched by a receive it waits for, but MPI gives them to
+         * receives posted before it. */
+        taken = m->count - c->rem[c->infoff[i] + k];
+        if (q < nneeds_of(c, i) && !c->needok[c->needoff[i] + q] && taken) {
+            if (shown++ == MAX_STREAMS) {
+                sb_printf(b, "    ... and more messages in flight to it\n");
+                break;
+            }
+            comm_name(c, i, m->comm_id, cn, sizeof cn);
+            tag_text(m->tag, tg, sizeof tg);
+            sb_printf(b,
+                      "    taken by earlier receives: %" PRIu64
+                      " message%s from rank %" PRId32 " (%s, %s)\n",
+                      taken, taken == 1 ? "" : "s", m->peer, tg, cn);
+            continue;
+        }
         if (q < nneeds_of(c, i))
             continue;
         if (shown++ == MAX_STREAMS) {
@@ -806,13 +976,27 @@ int ms__verdict_decide(int nranks, const struct ms__vrank *r,
     c.needoff[c.n] = total;
     c.needcomm = malloc((total ? total : 1) * sizeof *c.needcomm);
     c.needok = malloc(total ? total : 1);
-    if (!c.needcomm || !c.needok)
+    c.needmsg = calloc(total ? total : 1, 1);
+    c.infoff = malloc((c.n + 1) * sizeof *c.infoff);
+    if (!c.needcomm || !c.needok || !c.needmsg || !c.infoff)
+        goto out;
+    for (total = 0, i = 0; i < c.n; i++) {
+        c.infoff[i] = total;
+        total += ninflight_of(&c, i);
+    }
+    c.infoff[c.n] = total;
+    if (!(c.rem = malloc((total ? total : 1) * sizeof *c.rem)))
         goto out;
     for (i = 0; i < c.n; i++)
         for (k = 0; k < nneeds_of(&c, i); k++)
             c.needcomm[c.needoff[i] + k] =
                 find_comm(&c, r[i].rec->needs[k].comm_id);
 
+    for (i = 0; i < c.n; i++)
+        if (match_receives(&c, i) != 0)
+            goto out;
+    for (i = 0; i < c.n; i++)
+        match_sends(&c, i);
     fixpoint(&c);
     for (i = 0; i < c.n; i++) {
         v->nstuck += !c.can[i];
@@ -862,6 +1046,9 @@ out:
     free(c.needoff);
     free(c.needcomm);
     free(c.needok);
+    free(c.needmsg);
+    free(c.infoff);
+    free(c.rem);
     free(c.can);
     if (rc != 0)
         ms__verdict_free(v);

@@ -18,11 +18,25 @@ struct ms__vcomm {
                        "comm 3f2a..." */
 };
 
+/* A receive one rank has posted and not completed: a request of the
+ * program (waited for or not), or the one its blocking call waits in. */
+struct ms__vpost {
+    uint64_t comm_id;
+    int32_t peer; /* world rank, -1 any (MPI_ANY_SOURCE) */
+    int32_t tag;  /* MPI_ANY_TAG as MPI defines it */
+    int32_t need; /* the index in rec->needs of the RECV need it is; -1:
+                     the call does not wait for it */
+    int32_t pad;
+};
+
 /* One rank's part of the global record, as rank 0 holds it. */
 struct ms__vrank {
     const struct ms__obsrec *rec; /* call, needs, in-flight counts */
     size_t ncomms;
     const struct ms__vcomm *comms;
+    size_t nposted;                 /* its posted receives, in posting order; */
+    const struct ms__vpost *posted; /* NULL: they are the RECV needs of
+                                       rec, in their order */
 };
 
 enum { MS_V_PROGRESSING = 0, MS_V_DEADLOCK = 1, MS_V_QUIESCENT = 2 };

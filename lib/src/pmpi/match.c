@@ -389,6 +389,7 @@ int ms__slow_start_precv(struct ms__req *r)
                            .c = r->c};
     r->held = h;
     r->active = 1;
+    r->posted = ++ms.nposts;
     ms.npending++;
     held_append(h);
     ms__progress();

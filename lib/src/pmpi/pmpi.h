@@ -165,6 +165,8 @@ struct ms__req {
     uint64_t ordinal;
     const void *site;     /* MPI_Comm_idup: its call site */
     const char *what;     /* MS_REQ_OTHER: the call, for diagnostics, or NULL */
+    uint64_t posted;      /* when it was started (ms.nposts): an
+                             observation lists receives in posting order */
     struct ms__req *next; /* free list / zombie list */
     int refs;             /* application handles sharing this entry */
     int cancel;           /* MPI_Cancel was called on it */
@@ -210,7 +212,7 @@ struct ms__call {
     uint64_t ncoll;
     const MPI_Request *reqs; /* Wait family: the application's requests */
     int nreqs;
-    int hang_fired; /* MPISNAP_HANG_AFTER already fired in this call */
+    int hang_fired; /* times MPISNAP_HANG_AFTER fired in this call */
     unsigned spins; /* turns of the loop with nothing done */
 };
 
@@ -254,6 +256,7 @@ struct ms__state {
     struct ms__req *req_free; /* free list */
     struct ms__req *zombies;  /* freed by the application while active */
     long npending;            /* active application requests */
+    uint64_t nposts;          /* requests started so far */
     struct ms__hmap msgs;     /* MPI_Message -> ms__mmsg */
     long nmsgs;
     struct ms__held *held_head, *held_tail;

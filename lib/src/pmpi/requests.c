@@ -26,8 +26,12 @@ struct ms__req *ms__req_new(MPI_Request handle, int kind, struct ms__comm *c)
         ms.req_free = r->next;
     else if (!(r = malloc(sizeof *r)))
         goto oom;
-    *r = (struct ms__req){
-        .handle = handle, .kind = kind, .c = c, .active = 1, .refs = 1};
+    *r = (struct ms__req){.handle = handle,
+                          .kind = kind,
+                          .c = c,
+                          .active = 1,
+                          .refs = 1,
+                          .posted = ++ms.nposts};
     if (c)
         c->refs++; /* until the request is forgotten */
     if (ms__hmap_put(&ms.reqs, MS_KEY(handle), r) < 0)

@@ -50,18 +50,22 @@ void ms__call_leave(int entered)
 
 void ms__call_idle(void)
 {
-    double hang = ms__cfg.hang_after;
+    double after = ms__cfg.hang_after;
 
     /* Spin a while first: most waits end within microseconds, and
      * clock_gettime and sched_yield each cost as much as a small
      * message. */
     if (++ms.call.spins < 64)
         return;
-    if (hang > 0 && !ms.call.hang_fired && ms.call.name &&
-        wallclock() - ms.call.t_enter > hang) {
-        ms.call.hang_fired = 1;
+    /* MPISNAP_HANG_AFTER=S fires S, 2 S, 4 S, ... into the call: a verdict
+     * of "progressing" (a peer was computing, say) is checked again
+     * later, and a long wait costs few observations. */
+    for (int i = 0; i < ms.call.hang_fired; i++)
+        after *= 2;
+    if (after > 0 && ms.call.name && wallclock() - ms.call.t_enter > after) {
+        ms.call.hang_fired++;
         MS_INFO("blocked in %s for more than %g s: observing the job",
-                ms.call.name, hang);
+                ms.call.name, after);
         ms__obs_want("MPISNAP_HANG_AFTER");
     }
     sched_yield(); /* let an oversubscribed peer run */

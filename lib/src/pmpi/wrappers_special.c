@@ -200,6 +200,7 @@ int MPI_Start(MPI_Request *req)
     if (r->kind == MS_REQ_PSEND)
         ms__count_send(r->c, r->peer, r->tag);
     r->active = 1;
+    r->posted = ++ms.nposts;
     ms.npending++;
     return PMPI_Start(req);
 }
