@@ -136,9 +136,10 @@ static void rootdir(char *out, size_t n, const char *sub)
     ASSERT_EQ_INT(system(cmd), 0);
 }
 
-/* Write a 2-rank snapshot with regions from s0/s1 and commit it. */
-static void snapshot(const char *root, uint64_t id, struct state *s0,
-                     struct state *s1, int keep, struct ms__index *ix)
+/* Write the 2 rank files of a snapshot with regions from s0/s1 into its
+ * partial directory; ix gets what the ranks would report. */
+static void write_ranks(const char *root, uint64_t id, struct state *s0,
+                        struct state *s1, struct ms__index *ix)
 {
     struct ms__region r[5];
     struct ms__rankdata d;
@@ -161,6 +162,13 @@ static void snapshot(const char *root, uint64_t id, struct state *s0,
         ix->bytes += bytes;
         ix->nmsgs += d.nmsgs;
     }
+}
+
+/* Write a 2-rank snapshot with regions from s0/s1 and commit it. */
+static void snapshot(const char *root, uint64_t id, struct state *s0,
+                     struct state *s1, int keep, struct ms__index *ix)
+{
+    write_ranks(root, id, s0, s1, ix);
     ASSERT_EQ_INT(ms__store_commit(root, ix, keep), 0);
 }
 
@@ -855,6 +863,73 @@ static void test_bad_write(struct state *s0)
     ASSERT_STRSTR(ms__store_lasterr(), "create ");
 }
 
+/* Commit checks every rank file against what its rank reported: a file
+ * missing (its directory removed and re-created while the ranks wrote),
+ * foreign (another snapshot's) or not a regular file is never committed. */
+static void test_commit_checks(struct state *s0, struct state *s1)
+{
+    char root[1100], part[2048], path[2100], other[2100];
+    struct ms__index ix, ox;
+
+    rootdir(root, sizeof root, "cc");
+    snapshot(root, 1, s0, s1, 5, &ox); /* a good one stays */
+    free(ox.checksums);
+
+    write_ranks(root, 2, s0, s1, &ix);
+    ms__store_snapdir(part, sizeof part, root, 2, 1);
+    snprintf(path, sizeof path, "%s/rank-000001.h5", part);
+    ASSERT_EQ_INT(unlink(path), 0);
+    ASSERT_EQ_INT(ms__store_commit(root, &ix, 1), MPISNAP_EIO);
+    ASSERT_STRSTR(ms__store_lasterr(), "rank-000001.h5 is missing");
+    expect_ids(root, (uint64_t[]){1}, 1, 2);
+    ASSERT_EQ_INT(access(part, F_OK), 0); /* left for the caller's discard */
+
+    /* Rank 1's file of snapshot 1 in its place: same rank, other bytes. */
+    rankpath(other, sizeof other, root, 1, 1);
+    {
+        char cmd[4400];
+        snprintf(cmd, sizeof cmd, "cp '%s' '%s'", other, path);
+        ASSERT_EQ_INT(system(cmd), 0);
+    }
+    ASSERT_EQ_INT(ms__store_commit(root, &ix, 1), MPISNAP_EIO);
+    ASSERT_STRSTR(ms__store_lasterr(),
+                  "rank-000001.h5 is not the file rank 1 wrote");
+    expect_ids(root, (uint64_t[]){1}, 1, 2);
+
+    /* A symlink to the right file is not the file either. */
+    ASSERT_EQ_INT(unlink(path), 0);
+    ASSERT_EQ_INT(symlink(other, path), 0);
+    ASSERT_TRUE(ms__store_commit(root, &ix, 1) < 0);
+    expect_ids(root, (uint64_t[]){1}, 1, 2);
+    free(ix.checksums);
+}
+
+/* Once renamed, a snapshot is committed whatever fails after: `latest`
+ * that cannot be replaced (here a directory) is reported with 1, never as
+ * a failure, and retention still runs. */
+static void test_latest_fails(struct state *s0, struct state *s1)
+{
+    char root[1100], path[2048];
+    struct ms__index ix, rix;
+
+    rootdir(root, sizeof root, "lat");
+    snapshot(root, 1, s0, s1, 1, &ix);
+    free(ix.checksums);
+    snprintf(path, sizeof path, "%s/latest", root);
+    ASSERT_EQ_INT(unlink(path), 0);
+    ASSERT_EQ_INT(mkdir(path, 0777), 0);
+    snprintf(path, sizeof path, "%s/latest/x", root);
+    ASSERT_EQ_INT(mkdir(path, 0777), 0);
+    write_ranks(root, 2, s0, s1, &ix);
+    ASSERT_EQ_INT(ms__store_commit(root, &ix, 1), 1);
+    ASSERT_STRSTR(ms__store_lasterr(), "latest not updated");
+    expect_ids(root, (uint64_t[]){2}, 1, 2); /* committed, 1 retired */
+    ASSERT_EQ_INT(ms__store_read_index(root, 2, &rix), 0);
+    ASSERT_EQ_U64(rix.checksums[1], ix.checksums[1]);
+    ms__store_free_index(&rix);
+    free(ix.checksums);
+}
+
 int main(int argc, char **argv)
 {
     struct state *s0 = calloc(1, sizeof *s0), *s1 = calloc(1, sizeof *s1);
@@ -878,6 +953,8 @@ int main(int argc, char **argv)
     test_observation(s0, got);
     test_retention(s0);
     test_bad_write(s0);
+    test_commit_checks(s0, s1);
+    test_latest_fails(s0, s1);
 
     free(s0->big);
     free(s1->big);

@@ -843,6 +843,8 @@ static void decide(void)
                 (long long)S.id, ms.world_size, (double)ix.bytes / 1048576.0,
                 (unsigned long long)ix.nmsgs, (unsigned long long)S.P,
                 ix.t_end - ix.t_start);
+        if (rc > 0) /* committed all the same: say what failed after */
+            MS_WARN("snapshot %lld: %s", (long long)S.id, ms__store_lasterr());
     }
     free(ix.checksums);
 }

@@ -264,10 +264,42 @@ static int retain(const char *root, uint64_t id, int keep)
     return ret;
 }
 
+/* Every rank file is in the partial directory and is the one its rank
+ * reported: a directory removed and re-created while the ranks wrote (by
+ * another job or a person) must never be committed with a file missing or
+ * foreign.  The checksum is read back from the disk, not trusted. */
+static int check_rank_files(const char *root, const struct ms__index *ix)
+{
+    char name[32], path[4096];
+    uint64_t sum, bytes;
+    int ret;
+
+    for (int32_t r = 0; r < ix->nranks; r++) {
+        snprintf(name, sizeof name, "rank-%06d.h5", (int)r);
+        if ((ret =
+                 ms__store_path(path, sizeof path, root, ix->snap_id, 1, name)))
+            return ret;
+        ret = ms__store_file_checksum(path, &sum, &bytes);
+        if (ret == MPISNAP_ENOSNAP)
+            return ms__store_err(MPISNAP_EIO, MS_SRC_NONE,
+                                 "%s is missing (was the directory removed "
+                                 "while the ranks wrote?)",
+                                 path);
+        if (ret < 0)
+            return ret;
+        if (sum != ix->checksums[r])
+            return ms__store_err(MPISNAP_EIO, MS_SRC_NONE,
+                                 "%s is not the file rank %d wrote (its "
+                                 "checksum differs)",
+                                 path, (int)r);
+    }
+    return 0;
+}
+
 int ms__store_commit(const char *root, const struct ms__index *ix, int keep)
 {
-    char part[4096], dir[4096], index[4096];
-    int ret;
+    char part[4096], dir[4096], index[4096], first[512] = "";
+    int ret, warn = 0;
 
     if (!ix || ix->nranks < 1 || !ix->checksums)
         return ms__store_err(MPISNAP_EINVAL, MS_SRC_NONE,
@@ -282,15 +314,37 @@ int ms__store_commit(const char *root, const struct ms__index *ix, int keep)
     if (exists(dir))
         return ms__store_err(MPISNAP_EIO, MS_SRC_NONE, "%s already exists",
                              dir);
-    if ((ret = write_index(index, ix)) || (ret = ms__fsync_path(index)) ||
-        (ret = ms__fsync_path(part)))
+    if ((ret = check_rank_files(root, ix)) || (ret = write_index(index, ix)) ||
+        (ret = ms__fsync_path(index)) || (ret = ms__fsync_path(part)))
         return ret;
-    /* The commit point. */
+    /* The commit point.  From here on the snapshot is committed whatever
+     * fails: a failure is reported (1), never called an abort. */
     if (rename(part, dir) < 0)
         return ms__store_err(MPISNAP_EIO, MS_SRC_ERRNO, "rename %s", part);
-    if ((ret = ms__fsync_path(root)) || (ret = write_latest(root, ix->snap_id)))
-        return ret;
-    return retain(root, ix->snap_id, keep < 1 ? 1 : keep);
+    if (ms__fsync_path(root) < 0) {
+        warn = 1;
+        snprintf(first, sizeof first, "%s", ms__store_lasterr());
+    }
+    if (write_latest(root, ix->snap_id) < 0) {
+        char path[4096];
+
+        if (!warn)
+            snprintf(first, sizeof first, "latest not updated: %s",
+                     ms__store_lasterr());
+        warn = 1;
+        /* A stale hint would name an older snapshot, which retention may
+         * remove next: better no hint (readers scan the directory). */
+        if (snprintf(path, sizeof path, "%s/%s", root, MS_H5_LATEST) <
+            (int)sizeof path)
+            unlink(path);
+    }
+    if (retain(root, ix->snap_id, keep < 1 ? 1 : keep) && !warn) {
+        warn = 1;
+        snprintf(first, sizeof first, "%s", ms__store_lasterr());
+    }
+    if (warn)
+        ms__store_err(1, MS_SRC_NONE, "%s", first);
+    return warn;
 }
 
 int ms__store_discard(const char *root, uint64_t id)

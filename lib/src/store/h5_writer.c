@@ -934,12 +934,21 @@ int ms__store_file_checksum(const char *path, uint64_t *checksum,
     uint64_t v[4] = {P1 + P2, P2, 0, -P1}, total = 0;
     unsigned char *buf = malloc(BUF);
     int fd = -1, ret = 0;
+    struct stat st;
     ssize_t got;
 
     MS_SCHECK(buf, MPISNAP_ENOMEM, MS_SRC_NONE, "checksum: out of memory");
-    fd = open(path, O_RDONLY | O_CLOEXEC);
-    MS_SCHECK(fd >= 0, errno == ENOENT ? MPISNAP_ENOSNAP : MPISNAP_EIO,
+    /* Only a regular file: a FIFO would block, /dev/zero never end, and a
+     * symlink is not what any rank wrote. */
+    fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
+    MS_SCHECK(fd >= 0,
+              errno == ENOENT  ? MPISNAP_ENOSNAP
+              : errno == ELOOP ? MPISNAP_ECORRUPT
+                               : MPISNAP_EIO,
               MS_SRC_ERRNO, "open %s", path);
+    MS_SCHECK(fstat(fd, &st) == 0, MPISNAP_EIO, MS_SRC_ERRNO, "stat %s", path);
+    MS_SCHECK(S_ISREG(st.st_mode), MPISNAP_ECORRUPT, MS_SRC_NONE,
+              "%s: not a regular file", path);
     posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
     for (;;) {
         got = read_full(fd, buf, BUF);

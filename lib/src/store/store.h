@@ -207,12 +207,15 @@ int ms__store_begin(const char *root, uint64_t id);
 int ms__store_write_rank(const char *root, const struct ms__rankdata *d,
                          uint64_t *checksum, uint64_t *bytes);
 
-/* Rank 0: write index.h5 into the partial directory, rename it to its
- * final name, replace <root>/latest (temp + fsync + rename), then remove
- * committed snapshots beyond the newest `keep` (at least 1; the new one is
- * never removed).  0: committed; 1: committed, but an old snapshot could
- * not be removed (ms__store_lasterr() says which; the next commit retries);
- * <0: not committed. */
+/* Rank 0: check that every rank file is in the partial directory with
+ * the checksum in ix (read back from the disk), write index.h5 there,
+ * rename the directory to its final name (the commit point), replace
+ * <root>/latest (temp + fsync + rename), then remove committed snapshots
+ * beyond the newest `keep` (at least 1; the new one is never removed).
+ * 0: committed; 1: committed, but something after the rename failed
+ * (fsync of root, `latest`, which is then removed rather than left stale,
+ * or retention; ms__store_lasterr() says what, the next commit retries);
+ * <0: not committed, nothing renamed. */
 int ms__store_commit(const char *root, const struct ms__index *ix, int keep);
 
 /* Remove the partial directory of snapshot id (an aborted snapshot). */
