@@ -63,7 +63,7 @@ void ms__cut_comm_freed(struct ms__comm *c)
         fcomms = grow(fcomms, &capfcomms, sizeof *fcomms);
     r = &fcomms[nfcomms++];
     *r = (struct ms__commrec){c->id,    c->parent, c->ordinal, c->color,
-                              c->ncoll, c->size,   NULL,      {0}};
+                              c->ncoll, c->size,   NULL,       {0}};
     ms__comm_ident(c, &r->ident);
     r->world = malloc((size_t)c->size * sizeof *r->world);
     if (!r->world) {

@@ -109,7 +109,7 @@ void ms__comm_ident(const struct ms__comm *c, struct ms__commident *out)
     }
     /* Open MPI names every communicator ("MPI COMM 3 DUP FROM 0"): only a
      * name the program set says something. */
-    if (c->handle != MPI_COMM_NULL)
+    if (c->handle != MPI_COMM_NULL && !c->app_freed)
         PMPI_Comm_get_name(c->handle, name, &len);
     if (len > 0 && strncmp(name, "MPI COMM", 8) != 0)
         snprintf(out->name, sizeof out->name, "%s", name);

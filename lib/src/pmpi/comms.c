@@ -152,6 +152,7 @@ void ms__comm_held(struct ms__comm *c, int d)
     c->nheld += d;
     if (c->nheld == 0 && c->free_pending) {
         c->free_pending = 0;
+        c->app_freed = 1;
         PMPI_Comm_free(&c->handle);
     }
 }
@@ -174,6 +175,7 @@ int ms__comm_freed(MPI_Comm comm, int can_defer)
      * complete; the handle is the application's no more. */
     deferred = can_defer && c->nheld > 0;
     c->free_pending = deferred;
+    c->app_freed = !deferred;
     ms__comm_unref(c);
     return deferred;
 }

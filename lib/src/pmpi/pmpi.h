@@ -72,6 +72,7 @@ struct ms__comm {
      * receives on it, which MPI knows nothing of, so the PMPI free of a
      * communicator the application freed waits for them (free_pending). */
     int refs, nheld, free_pending;
+    int app_freed; /* the handle is freed: no PMPI call may take it */
 };
 
 struct ms__comm *ms__comm_lookup_slow(MPI_Comm comm);

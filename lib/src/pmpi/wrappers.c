@@ -198,10 +198,13 @@ SEND_PERSISTENT(X)
 #define MS_UNPAREN(...) __VA_ARGS__
 
 /* In observation mode a blocking collective is its nonblocking form plus a
- * loop that polls, so a rank blocked in it still records.  So it is while
- * the library holds receives: MPI knows nothing of them, so only the
- * library's progress matches them, and a peer may wait for that (an Ssend)
- * before it joins the collective. */
+ * loop that polls, so a rank blocked in it still records.  So it is with
+ * MPISNAP_TEST_LIBMATCH, where the library holds receives all the time:
+ * MPI knows nothing of them, so only the library's progress matches them,
+ * and a peer may wait for that (an Ssend) before it joins the collective.
+ * Both are settings of the whole job: blocking and nonblocking collectives
+ * do not match each other (MPI 4.0, 6.12), so every rank must take the same
+ * form, which a per-rank condition (receives held now) would not give. */
 #define X(NAME, INAME, PROTO, ARGS)                                            \
     int MPI_##NAME PROTO                                                       \
     {                                                                          \
@@ -210,7 +213,7 @@ SEND_PERSISTENT(X)
         int rc, in;                                                            \
         if (MS_LIKELY(!ms.observe)) {                                          \
             c->ncoll++;                                                        \
-            if (MS_LIKELY(!ms.nheld))                                          \
+            if (MS_LIKELY(!ms__cfg.libmatch))                                  \
                 return PMPI_##NAME ARGS;                                       \
             rc = PMPI_##INAME(MS_UNPAREN ARGS, &r);                            \
             return rc == MPI_SUCCESS ? ms__wait_own(&r) : rc;                  \
