@@ -388,6 +388,11 @@ static void record_posted(void)
         for (k = 0; k < O.rec.nneeds; k++)
             if (O.needreq[k] == r)
                 q->need = (int32_t)k;
+        /* MPI_Recv recorded before it waits for its request: the receive
+         * it posted is its need. */
+        if (ms.call.name && !ms.call.reqs && O.rec.nneeds == 1 &&
+            O.rec.needs[0].kind == MS_NEED_RECV && r->posted > ms.call.nposts)
+            q->need = 0;
         O.nposted++;
     }
     free(pr);

@@ -213,8 +213,9 @@ struct ms__call {
     uint64_t ncoll;
     const MPI_Request *reqs; /* Wait family: the application's requests */
     int nreqs;
-    int hang_fired; /* times MPISNAP_HANG_AFTER fired in this call */
-    unsigned spins; /* turns of the loop with nothing done */
+    uint64_t nposts; /* ms.nposts when the call began */
+    int hang_fired;  /* times MPISNAP_HANG_AFTER fired in this call */
+    unsigned spins;  /* turns of the loop with nothing done */
 };
 
 /* Enter/leave a blocking call; nested calls keep the outer one. */

@@ -25,7 +25,8 @@ int ms__call_enter(const char *name, int kind, struct ms__comm *c, int peer,
                                 .kind = kind,
                                 .c = c,
                                 .peer = peer,
-                                .tag = tag};
+                                .tag = tag,
+                                .nposts = ms.nposts};
     return 1;
 }
 
