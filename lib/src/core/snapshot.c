@@ -1202,8 +1202,15 @@ static void advance(int at_point)
             if (ms__core.point > S.P || (ms__core.point == S.P && !at_point) ||
                 S.finalizing)
                 missed();
-            else if (ms__core.point == S.P && at_point)
+            else if (ms__core.point == S.P && at_point) {
+                /* MPISNAP_EVERY arms a snapshot long before its safe point:
+                 * its timeout and duration count from here. */
+                if (ms__cfg.every) {
+                    S.t0 = ms__now();
+                    S.wall0 = wallclock();
+                }
                 record();
+            }
             progressed = S.phase != S_ARMED;
             break;
         case S_CUT:
