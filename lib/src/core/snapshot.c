@@ -233,6 +233,14 @@ static void post_barrier(void)
 
 static void vote_abort(void);
 
+/* MPISNAP_EVERY: this rank's run ended before the scheduled safe point,
+ * which is normal, not a failure to report. */
+static int ended_early(void)
+{
+    return ms__cfg.every && S.finalizing && S.rec.missed &&
+           ms__core.point < S.P;
+}
+
 static void missed(void)
 {
     go_active();
@@ -761,7 +769,11 @@ static void vote_abort(void)
     if (!S.barrier_posted)
         post_barrier();
     post_complete();
-    if (ms.world_rank == 0)
+    if (ms.world_rank == 0 && ended_early())
+        MS_INFO("snapshot %lld not taken: the run ended before its safe "
+                "point",
+                (long long)S.id);
+    else if (ms.world_rank == 0)
         MS_WARN("snapshot %lld aborted: rank 0: %s", (long long)S.id,
                 S.rec.why);
     S.outcome[0] = 0;
@@ -810,6 +822,21 @@ static void decide(void)
                      "(its ranks log which, at level warn)",
                      (unsigned long long)~S.buckets_all[NB + b],
                      (unsigned long long)(S.buckets_all[b] - 1));
+    if (diag[0] && ms__cfg.every && S.finalizing) {
+        /* MPISNAP_EVERY: a run that ends before the next scheduled safe
+         * point is normal, unless some rank got there. */
+        for (r = 0; r < ms.world_size; r++)
+            if (!S.all[r].missed ||
+                strncmp(S.all[r].why, "reached MPI_Finalize", 20) != 0)
+                break;
+        if (r == ms.world_size) {
+            MS_INFO("snapshot %lld not taken: the run ended before its "
+                    "safe point",
+                    (long long)S.id);
+            S.outcome[0] = 0;
+            return;
+        }
+    }
     if (diag[0]) {
         MS_WARN("snapshot %lld aborted: %s", (long long)S.id, diag);
         S.outcome[0] = 0;
@@ -947,7 +974,7 @@ static void finish(void)
     if (!S.outcome[0] && ms.world_rank == 0) {
         ms__store_discard(ms__cfg.dir, (uint64_t)S.id); /* if any */
     }
-    if (S.outcome[1]) {
+    if (S.outcome[1] && !S.finalizing) {
         ms__core.margin *= 2;
         MS_INFO("safe-point margin is now %llu",
                 (unsigned long long)ms__core.margin);
@@ -1267,8 +1294,9 @@ static void advance(int at_point)
                 break;
             finish();
             progressed = 0; /* the next snapshot starts at a later point */
+            if (ms__cfg.every)
+                every_after(); /* MPI_Finalize arms the next one itself */
             if (ms__cfg.every && !S.finalizing) {
-                every_after();
                 arm_every();
                 progressed = 1;
             }
@@ -1393,8 +1421,8 @@ void ms__core_finalize(void)
     while (S.phase != S_IDLE || S.last_started < last) {
         if (S.phase == S_IDLE) {
             if (ms__cfg.every) {
-                begin(ms__core.next_id, 1);
-                S.phase = S_ARMED;
+                arm_every(); /* at the safe point every rank computes */
+                go_active();
             } else {
                 /* Rank 0 started it; its START is on its way here. */
                 int64_t start[2];
