@@ -974,8 +974,11 @@ static void finish(void)
     if (!S.outcome[0] && ms.world_rank == 0) {
         ms__store_discard(ms__cfg.dir, (uint64_t)S.id); /* if any */
     }
-    if (S.outcome[1] && !S.finalizing) {
-        ms__core.margin *= 2;
+    if ((S.outcome[1] && !S.finalizing) ||
+        (S.outcome[0] == 1 && ms__core.margin > 2)) {
+        /* Doubles on a missed point, halves back to 2 on each commit. */
+        ms__core.margin =
+            S.outcome[1] ? ms__core.margin * 2 : ms__core.margin / 2;
         MS_INFO("safe-point margin is now %llu",
                 (unsigned long long)ms__core.margin);
     }
