@@ -201,7 +201,7 @@ static void margin(const struct opts *o)
 
 int main(int argc, char **argv)
 {
-    struct opts o = {NULL, 3000, 5, 1, 0};
+    struct opts o = {NULL, 3000, -1, 1, 0}; /* --at: none */
     int restored = 0;
 
     MPI_Init(&argc, &argv);

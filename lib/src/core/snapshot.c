@@ -1346,8 +1346,9 @@ int ms__core_point(void)
      * safe point, for the outcome, so that all stop at P.  A rank gives up
      * (votes abort) after MPISNAP_TIMEOUT if the snapshot cannot end
      * without it going on, e.g. when a peer waits in a collective this
-     * rank would only enter after P. */
-    while (S.stop_snap && S.recorded && S.P == ms__core.point &&
+     * rank would only enter after P, and then goes on (rank 0 keeps the
+     * stop wanted: the next snapshot that commits stops the job). */
+    while (S.stop_snap && S.recorded && S.rec.ok && S.P == ms__core.point &&
            S.phase != S_IDLE) {
         ms__progress();
         advance(1);
