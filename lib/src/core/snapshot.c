@@ -96,6 +96,11 @@ static int in_core;
 static int ignore_markers = -1;
 static int draining; /* MPI_Finalize's last loop */
 static int in_point; /* inside mpisnap_point(), at ms__core.point */
+/* Rank 0: a request is answered only by a snapshot whose cut comes after
+ * it; one made after its requester recorded snapshot S.id waits for the
+ * next. */
+static int want_next;
+static void want_from(int what, int64_t recorded);
 
 /* ---- helpers ---- */
 
@@ -973,6 +978,10 @@ static void finish(void)
                         (unsigned long long)(S.buckets_all[b] - 1));
         }
     }
+    if (ms.world_rank == 0 && want_next) {
+        ms__core.want = 1; /* asked for after this snapshot's cut */
+        want_next = 0;
+    }
     if (S.outcome[2])
         ms__core.stop_armed = 1; /* the next snapshot is a stop snapshot */
     if (!S.outcome[0] && ms.world_rank == 0) {
@@ -1155,15 +1164,16 @@ static void recv_markers(void)
 static void recv_requests(void)
 {
     MPI_Status st;
-    int flag, what;
+    int flag;
+    int64_t req[2];
 
     for (;;) {
         PMPI_Iprobe(MPI_ANY_SOURCE, MS_TAG_REQUEST, ms.ctl, &flag, &st);
         if (!flag)
             return;
-        PMPI_Recv(&what, 1, MPI_INT, st.MPI_SOURCE, MS_TAG_REQUEST, ms.ctl,
+        PMPI_Recv(req, 2, MPI_INT64_T, st.MPI_SOURCE, MS_TAG_REQUEST, ms.ctl,
                   MPI_STATUS_IGNORE);
-        ms__core_want(what);
+        want_from((int)req[0], req[1]);
     }
 }
 
@@ -1361,16 +1371,14 @@ int ms__core_point(void)
     return S.just_recorded;
 }
 
-void ms__core_want(int what)
+static void want_from(int what, int64_t recorded)
 {
-    if (ms.world_rank != 0) {
-        PMPI_Send(&what, 1, MPI_INT, 0, MS_TAG_REQUEST, ms.ctl);
-        return;
-    }
     if (what & MS_WANT_SNAPSHOT) {
         if (ms__cfg.every)
             MS_INFO("snapshot request merged into the MPISNAP_EVERY "
                     "schedule");
+        else if (S.phase != S_IDLE && recorded >= S.id)
+            want_next = 1;
         else
             ms__core.want = 1;
     }
@@ -1378,6 +1386,18 @@ void ms__core_want(int what)
         ms__core.want_stop = 1;
         ms__core.want_stop_now |= (what & MS_WANT_SNAPSHOT) != 0;
     }
+}
+
+void ms__core_want(int what)
+{
+    /* REQUEST(what, the snapshot this rank has recorded, or -1) */
+    int64_t req[2] = {what, S.phase != S_IDLE && S.recorded ? S.id : -1};
+
+    if (ms.world_rank != 0) {
+        PMPI_Send(req, 2, MPI_INT64_T, 0, MS_TAG_REQUEST, ms.ctl);
+        return;
+    }
+    want_from(what, req[1]);
 }
 
 int ms__core_request(void)
