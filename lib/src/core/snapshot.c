@@ -91,7 +91,16 @@ static struct {
 } S;
 
 static int in_core;
+/* MPISNAP_TEST_IGNORE_MARKERS=r: rank r receives no marker until the end
+ * of MPI_Finalize (a test hook: markers left over to the very end). */
+static int ignore_markers = -1;
+static int draining; /* MPI_Finalize's last loop */
 static int in_point; /* inside mpisnap_point(), at ms__core.point */
+/* Rank 0: a request is answered only by a snapshot whose cut comes after
+ * it; one made after its requester recorded snapshot S.id waits for the
+ * next. */
+static int want_next;
+static void want_from(int what, int64_t recorded);
 
 /* ---- helpers ---- */
 
@@ -232,6 +241,14 @@ static void post_barrier(void)
 }
 
 static void vote_abort(void);
+
+/* MPISNAP_EVERY: this rank's run ended before the scheduled safe point,
+ * which is normal, not a failure to report. */
+static int ended_early(void)
+{
+    return ms__cfg.every && S.finalizing && S.rec.missed &&
+           ms__core.point < S.P;
+}
 
 static void missed(void)
 {
@@ -761,7 +778,11 @@ static void vote_abort(void)
     if (!S.barrier_posted)
         post_barrier();
     post_complete();
-    if (ms.world_rank == 0)
+    if (ms.world_rank == 0 && ended_early())
+        MS_INFO("snapshot %lld not taken: the run ended before its safe "
+                "point",
+                (long long)S.id);
+    else if (ms.world_rank == 0)
         MS_WARN("snapshot %lld aborted: rank 0: %s", (long long)S.id,
                 S.rec.why);
     S.outcome[0] = 0;
@@ -810,6 +831,21 @@ static void decide(void)
                      "(its ranks log which, at level warn)",
                      (unsigned long long)~S.buckets_all[NB + b],
                      (unsigned long long)(S.buckets_all[b] - 1));
+    if (diag[0] && ms__cfg.every && S.finalizing) {
+        /* MPISNAP_EVERY: a run that ends before the next scheduled safe
+         * point is normal, unless some rank got there. */
+        for (r = 0; r < ms.world_size; r++)
+            if (!S.all[r].missed ||
+                strncmp(S.all[r].why, "reached MPI_Finalize", 20) != 0)
+                break;
+        if (r == ms.world_size) {
+            MS_INFO("snapshot %lld not taken: the run ended before its "
+                    "safe point",
+                    (long long)S.id);
+            S.outcome[0] = 0;
+            return;
+        }
+    }
     if (diag[0]) {
         MS_WARN("snapshot %lld aborted: %s", (long long)S.id, diag);
         S.outcome[0] = 0;
@@ -942,13 +978,20 @@ static void finish(void)
                         (unsigned long long)(S.buckets_all[b] - 1));
         }
     }
+    if (ms.world_rank == 0 && want_next) {
+        ms__core.want = 1; /* asked for after this snapshot's cut */
+        want_next = 0;
+    }
     if (S.outcome[2])
         ms__core.stop_armed = 1; /* the next snapshot is a stop snapshot */
     if (!S.outcome[0] && ms.world_rank == 0) {
         ms__store_discard(ms__cfg.dir, (uint64_t)S.id); /* if any */
     }
-    if (S.outcome[1]) {
-        ms__core.margin *= 2;
+    if ((S.outcome[1] && !S.finalizing) ||
+        (S.outcome[0] == 1 && ms__core.margin > 2)) {
+        /* Doubles on a missed point, halves back to 2 on each commit. */
+        ms__core.margin =
+            S.outcome[1] ? ms__core.margin * 2 : ms__core.margin / 2;
         MS_INFO("safe-point margin is now %llu",
                 (unsigned long long)ms__core.margin);
     }
@@ -1080,6 +1123,8 @@ static void recv_markers(void)
     uint64_t *b;
     int flag, n;
 
+    if (MS_UNLIKELY(ignore_markers == ms.world_rank) && !draining)
+        return;
     for (;;) {
         PMPI_Improbe(MPI_ANY_SOURCE, MS_TAG_MARKER, ms.ctl, &flag, &msg, &st);
         if (!flag)
@@ -1119,15 +1164,16 @@ static void recv_markers(void)
 static void recv_requests(void)
 {
     MPI_Status st;
-    int flag, what;
+    int flag;
+    int64_t req[2];
 
     for (;;) {
         PMPI_Iprobe(MPI_ANY_SOURCE, MS_TAG_REQUEST, ms.ctl, &flag, &st);
         if (!flag)
             return;
-        PMPI_Recv(&what, 1, MPI_INT, st.MPI_SOURCE, MS_TAG_REQUEST, ms.ctl,
+        PMPI_Recv(req, 2, MPI_INT64_T, st.MPI_SOURCE, MS_TAG_REQUEST, ms.ctl,
                   MPI_STATUS_IGNORE);
-        ms__core_want(what);
+        want_from((int)req[0], req[1]);
     }
 }
 
@@ -1202,8 +1248,15 @@ static void advance(int at_point)
             if (ms__core.point > S.P || (ms__core.point == S.P && !at_point) ||
                 S.finalizing)
                 missed();
-            else if (ms__core.point == S.P && at_point)
+            else if (ms__core.point == S.P && at_point) {
+                /* MPISNAP_EVERY arms a snapshot long before its safe point:
+                 * its timeout and duration count from here. */
+                if (ms__cfg.every) {
+                    S.t0 = ms__now();
+                    S.wall0 = wallclock();
+                }
                 record();
+            }
             progressed = S.phase != S_ARMED;
             break;
         case S_CUT:
@@ -1260,8 +1313,9 @@ static void advance(int at_point)
                 break;
             finish();
             progressed = 0; /* the next snapshot starts at a later point */
+            if (ms__cfg.every)
+                every_after(); /* MPI_Finalize arms the next one itself */
             if (ms__cfg.every && !S.finalizing) {
-                every_after();
                 arm_every();
                 progressed = 1;
             }
@@ -1302,8 +1356,9 @@ int ms__core_point(void)
      * safe point, for the outcome, so that all stop at P.  A rank gives up
      * (votes abort) after MPISNAP_TIMEOUT if the snapshot cannot end
      * without it going on, e.g. when a peer waits in a collective this
-     * rank would only enter after P. */
-    while (S.stop_snap && S.recorded && S.P == ms__core.point &&
+     * rank would only enter after P, and then goes on (rank 0 keeps the
+     * stop wanted: the next snapshot that commits stops the job). */
+    while (S.stop_snap && S.recorded && S.rec.ok && S.P == ms__core.point &&
            S.phase != S_IDLE) {
         ms__progress();
         advance(1);
@@ -1316,16 +1371,14 @@ int ms__core_point(void)
     return S.just_recorded;
 }
 
-void ms__core_want(int what)
+static void want_from(int what, int64_t recorded)
 {
-    if (ms.world_rank != 0) {
-        PMPI_Send(&what, 1, MPI_INT, 0, MS_TAG_REQUEST, ms.ctl);
-        return;
-    }
     if (what & MS_WANT_SNAPSHOT) {
         if (ms__cfg.every)
             MS_INFO("snapshot request merged into the MPISNAP_EVERY "
                     "schedule");
+        else if (S.phase != S_IDLE && recorded >= S.id)
+            want_next = 1;
         else
             ms__core.want = 1;
     }
@@ -1333,6 +1386,18 @@ void ms__core_want(int what)
         ms__core.want_stop = 1;
         ms__core.want_stop_now |= (what & MS_WANT_SNAPSHOT) != 0;
     }
+}
+
+void ms__core_want(int what)
+{
+    /* REQUEST(what, the snapshot this rank has recorded, or -1) */
+    int64_t req[2] = {what, S.phase != S_IDLE && S.recorded ? S.id : -1};
+
+    if (ms.world_rank != 0) {
+        PMPI_Send(req, 2, MPI_INT64_T, 0, MS_TAG_REQUEST, ms.ctl);
+        return;
+    }
+    want_from(what, req[1]);
 }
 
 int ms__core_request(void)
@@ -1353,6 +1418,8 @@ int ms__core_init(void)
     size_t nids = 0;
     char err[256];
 
+    if (getenv("MPISNAP_TEST_IGNORE_MARKERS"))
+        ignore_markers = atoi(getenv("MPISNAP_TEST_IGNORE_MARKERS"));
     if (ms__triggers_init(err, sizeof err) < 0 ||
         ms__obs_init(err, sizeof err) < 0) {
         if (ms.world_rank == 0)
@@ -1381,13 +1448,12 @@ void ms__core_finalize(void)
 
     S.finalizing = 1;
     PMPI_Allreduce(&mine, &last, 1, MPI_INT64_T, MPI_MAX, S.fin);
-    PMPI_Comm_free(&S.fin);
     /* Take part in every snapshot some rank has begun, up to the last. */
     while (S.phase != S_IDLE || S.last_started < last) {
         if (S.phase == S_IDLE) {
             if (ms__cfg.every) {
-                begin(ms__core.next_id, 1);
-                S.phase = S_ARMED;
+                arm_every(); /* at the safe point every rank computes */
+                go_active();
             } else {
                 /* Rank 0 started it; its START is on its way here. */
                 int64_t start[2];
@@ -1399,12 +1465,32 @@ void ms__core_finalize(void)
         ms__progress();
         advance(0);
     }
-    while (leftovers) { /* markers nobody will receive now */
-        PMPI_Cancel(&leftovers->req);
-        PMPI_Wait(&leftovers->req, MPI_STATUS_IGNORE);
-        done(&leftovers->req);
-        test_leftovers();
+    /* Markers of aborted snapshots still on their way (synchronous sends:
+     * Open MPI cannot cancel them).  Every rank receives its peers' while
+     * its own complete, then enters a barrier and goes on receiving until
+     * every rank is in it, so that no rank waits for a marker nobody
+     * will receive (the NBX pattern). */
+    {
+        MPI_Request bar = MPI_REQUEST_NULL;
+        struct early *e;
+
+        draining = 1;
+        for (;;) {
+            recv_markers();
+            test_leftovers();
+            if (!leftovers && bar == MPI_REQUEST_NULL)
+                PMPI_Ibarrier(S.fin, &bar);
+            if (bar != MPI_REQUEST_NULL && done(&bar))
+                break;
+            sched_yield();
+        }
+        while ((e = early_markers)) { /* of snapshots that never began */
+            early_markers = e->next;
+            free(e->buf);
+            free(e);
+        }
     }
+    PMPI_Comm_free(&S.fin);
     while (S.nstage)
         free(S.stage[--S.nstage]);
     free(S.stage);
