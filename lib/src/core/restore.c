@@ -43,6 +43,16 @@ static void apply_comm(struct ms__comm *c, struct ms__rankdata *d)
             k->dir ? k->count + inflight(d, c->id, k->peer, k->tag) : k->count;
         k->comm_id = 0; /* applied */
     }
+    /* A stream with messages in flight and no counter (nothing received
+     * on it before the cut) still has its sender's count: R + in flight. */
+    for (i = 0; i < d->nmsgs; i++) {
+        struct ms__msg *m = &d->msgs[i];
+        struct ms__tagcount *t;
+        if (m->comm_id != c->id || m->source < 0 || m->source >= c->size)
+            continue;
+        t = ms__stream_find(&c->recv[m->source], m->tag);
+        t->base = t->n + inflight(d, c->id, m->source, m->tag);
+    }
     for (i = 0; i < d->nmsgs; i++) {
         struct ms__msg *m = &d->msgs[i];
         if (m->comm_id != c->id)
