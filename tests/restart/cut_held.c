@@ -18,6 +18,11 @@
  *   improbe   the same with MPI_Improbe and MPI_Imrecv + MPI_Wait.
  *   freed     X sent at step 2 on a duplicate of MPI_COMM_WORLD that rank 1
  *             frees at once (rank 0 keeps its side), received at step 40.
+ *   freedlate X sent at step 7 on a duplicate that rank 1 frees at once; in
+ *             flight at the cut of point 10; rank 0 receives it at step 9
+ *             and frees its side at once, while rank 1 sleeps after its cut
+ *             so that the snapshot commits only later: every later snapshot
+ *             must still commit (the freed stream's counts stay balanced).
  *   truncate  X sent at step 7, rank 1 sleeps at step 8; rank 0 receives
  *             it at step 9, in the window, into 4 elements: MPI_ERR_TRUNCATE
  *             (errors return), and the restart must truncate again.
@@ -91,12 +96,14 @@ int main(int argc, char **argv)
         send_at = 2, sleep_at = -1, recv_at = 40;
     } else if (!strcmp(mode, "mprobe") || !strcmp(mode, "improbe")) {
         send_at = 7, sleep_at = 8, probe_at = 9, recv_at = 25;
+    } else if (!strcmp(mode, "freedlate")) {
+        send_at = 7, sleep_at = 9, recv_at = 9;
     } else if (!strcmp(mode, "truncate")) {
         send_at = 7, sleep_at = 8, recv_at = 9;
     } else {
         if (mt_rank == 0)
             fprintf(stderr, "usage: cut_held queued|mprobe|improbe|freed|"
-                            "truncate [--steps N]\n");
+                            "freedlate|truncate [--steps N]\n");
         MPI_Finalize();
         return 2;
     }
@@ -110,11 +117,13 @@ int main(int argc, char **argv)
     }
     if (restored && mt_rank == 0)
         printf("restored step %" PRId64 "\n", step);
-    if (!strcmp(mode, "freed")) {
+    if (!strcmp(mode, "freed") || !strcmp(mode, "freedlate")) {
         /* Re-created after a restore (same creation call, same id); rank 1
-         * freed its side right after its send. */
+         * freed its side right after its send, rank 0 (freedlate) right
+         * after its receive. */
         MT_OK(MPI_Comm_dup(MPI_COMM_WORLD, &dup));
-        if (mt_rank == 1 && step > send_at)
+        if ((mt_rank == 1 && step > send_at) ||
+            (mt_rank == 0 && step > recv_at && !strcmp(mode, "freedlate")))
             MT_OK(MPI_Comm_free(&dup));
     }
     MT_OK(MPI_Comm_set_errhandler(MPI_COMM_WORLD, MPI_ERRORS_RETURN));
@@ -166,6 +175,8 @@ int main(int argc, char **argv)
                                dup != MPI_COMM_NULL ? dup : MPI_COMM_WORLD,
                                &st));
                 check_x(x, NX, &st);
+                if (!strcmp(mode, "freedlate"))
+                    MT_OK(MPI_Comm_free(&dup)); /* before the commit */
             }
         }
         step++;

@@ -135,7 +135,7 @@ void ms__cut_counts(ms__cut_count_fn *fn, void *arg)
     size_t i;
     int p;
 
-    for (c = ms.comm_list; c; c = c->next) {
+    for (c = ms__comm_first(); c; c = ms__comm_next(c)) {
         if (c->inter)
             continue;
         for (p = 0; p < c->size; p++) {
@@ -193,7 +193,7 @@ void ms__cut_undelivered(const struct ms__cut_ops *ops, void *arg)
     size_t i;
     int n;
 
-    for (c = ms.comm_list; c; c = c->next)
+    for (c = ms__comm_first(); c; c = ms__comm_next(c))
         queued(ops, arg, c);
     /* Matched with MPI_Mprobe, not yet received: from the network (pos
      * set: payload logged when received), or from the queue, counted when

@@ -31,8 +31,8 @@ struct ms__cut_count {
 
 typedef void ms__cut_count_fn(void *arg, const struct ms__cut_count *k);
 
-/* Call fn for every stream count (tag in use): the live intracommunicators
- * first, then the ledger of freed ones. */
+/* Call fn for every stream count (tag in use): the intracommunicators that
+ * are live or still in use (ms__comm_first), then the ledger of freed ones. */
 void ms__cut_counts(ms__cut_count_fn *fn, void *arg);
 
 /* The ledger of freed communicators: every nonzero count of a freed

@@ -407,7 +407,7 @@ static void comm_name(struct ms__comm *c, char *out, size_t n)
         snprintf(out, n, "MPI_COMM_WORLD");
         return;
     }
-    if (c->handle != MPI_COMM_NULL)
+    if (c->handle != MPI_COMM_NULL && !c->app_freed)
         PMPI_Comm_get_name(c->handle, name, &len);
     if (len > 0 && strncmp(name, "MPI COMM", 8) != 0)
         snprintf(out, n, "%s", name);
@@ -453,14 +453,14 @@ static void record_counters(void)
      * file: copy the member lists. */
     k = 0;
     nw = 0;
-    for (c = ms.comm_list; c; c = c->next, k++)
+    for (c = ms__comm_first(); c; c = ms__comm_next(c), k++)
         nw += c->inter ? 0 : (size_t)c->size;
     O.comms = xrealloc(O.comms, (k + 1) * sizeof *O.comms);
     O.vcomms = xrealloc(O.vcomms, (k + 1) * sizeof *O.vcomms);
     O.worlds = xrealloc(O.worlds, (nw + 1) * sizeof *O.worlds);
     O.ncomms = 0;
     nw = 0;
-    for (c = ms.comm_list; c; c = c->next) {
+    for (c = ms__comm_first(); c; c = ms__comm_next(c)) {
         if (c->inter)
             continue;
         memcpy(O.worlds + nw, c->world, (size_t)c->size * sizeof *O.worlds);
@@ -567,12 +567,12 @@ void ms__obs_matched(struct ms__comm *c, int source, int tag, uint64_t pos,
     if (buf && dt == MPI_PACKED)
         size = count;
     else if (buf && dt != MPI_DATATYPE_NULL)
-        PMPI_Pack_size(count, dt, c->handle, &size);
+        PMPI_Pack_size(count, dt, ms.world->handle, &size);
     m->data = xrealloc(NULL, (size_t)size);
     if (size && dt == MPI_PACKED)
         memcpy(m->data, buf, (size_t)(at = size));
     else if (size)
-        PMPI_Pack(buf, count, dt, m->data, size, &at, c->handle);
+        PMPI_Pack(buf, count, dt, m->data, size, &at, ms.world->handle);
     m->nbytes = (uint64_t)at;
     m->full = buf != NULL;
     m->forced = pos == 0;
@@ -647,9 +647,9 @@ static struct mpisnap_msg *view_msgs(size_t *n)
         struct ms__comm *c = ms__comm_by_id(m->s->comm_id);
         if (!m->forced && m->pos > m->s->C)
             continue;
-        v[(*n)++] =
-            (struct mpisnap_msg){c ? c->handle : MPI_COMM_NULL, m->s->source,
-                                 m->s->tag, (size_t)m->nbytes, m->data};
+        v[(*n)++] = (struct mpisnap_msg){
+            c && !c->app_freed ? c->handle : MPI_COMM_NULL, m->s->source,
+            m->s->tag, (size_t)m->nbytes, m->data};
     }
     return v;
 }

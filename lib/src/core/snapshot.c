@@ -353,8 +353,8 @@ static void apply_marker(const uint64_t *b, size_t n)
     }
 }
 
-static void log_msg(struct wst *w, struct ms__comm *c, uint64_t pos,
-                    const void *buf, int count, MPI_Datatype dt);
+static void log_msg(struct wst *w, uint64_t pos, const void *buf, int count,
+                    MPI_Datatype dt);
 
 /* One stream count at the cut (live or freed communicator). */
 static void cut_count(void *arg, const struct ms__cut_count *k)
@@ -386,7 +386,7 @@ static void cut_log(void *arg, struct ms__comm *c, int source, int tag,
                     uint64_t pos, const void *buf, int count, MPI_Datatype dt)
 {
     (void)arg;
-    log_msg(wst_get(c->id, source, tag, 1), c, pos, buf, count, dt);
+    log_msg(wst_get(c->id, source, tag, 1), pos, buf, count, dt);
 }
 
 static const struct ms__cut_ops cut_ops = {cut_R, cut_log};
@@ -423,7 +423,7 @@ static void record(void)
     S.mk = calloc((size_t)ms.world_size, sizeof *S.mk);
     if (!S.mk)
         goto oom;
-    for (c = ms.comm_list; c; c = c->next) {
+    for (c = ms__comm_first(); c; c = ms__comm_next(c)) {
         if (c->inter)
             continue;
         nc++;
@@ -492,13 +492,13 @@ static void record(void)
         }
         memcpy(S.stage[i], ms__regions[i].base, ms__regions[i].bytes);
     }
-    /* Records of the live communicators, and of the freed ones whose
-     * counts the rank file holds. */
+    /* Records of the communicators live or in use, and of the freed ones
+     * whose counts the rank file holds. */
     nfreed = ms__cut_freed_comms(&freed);
     S.comms = calloc(nc + nfreed + 1, sizeof *S.comms);
     if (!S.comms)
         goto oom;
-    for (c = ms.comm_list; c; c = c->next) {
+    for (c = ms__comm_first(); c; c = ms__comm_next(c)) {
         struct ms__commrec *cr;
         if (c->inter)
             continue;
@@ -538,21 +538,22 @@ void ms__core_matched(struct ms__comm *c, int source, int tag, uint64_t pos,
     w = wst_get(c->id, source, tag, 1);
     if (w->have_C && pos > w->C)
         return; /* sent after the sender's cut: not channel state */
-    log_msg(w, c, pos, buf, count, dt);
+    log_msg(w, pos, buf, count, dt);
 }
 
 /* Log message pos of stream w as possibly in flight (kept if pos <= C). */
-static void log_msg(struct wst *w, struct ms__comm *c, uint64_t pos,
-                    const void *buf, int count, MPI_Datatype dt)
+static void log_msg(struct wst *w, uint64_t pos, const void *buf, int count,
+                    MPI_Datatype dt)
 {
     struct logmsg *m;
     int size = 0, at = 0;
 
     m = calloc(1, sizeof *m);
+    /* Packed on the world communicator: c's handle may be freed already. */
     if (dt == MPI_PACKED)
         size = count;
     else
-        PMPI_Pack_size(count, dt, c->handle, &size);
+        PMPI_Pack_size(count, dt, ms.world->handle, &size);
     if (!m || !(m->data = malloc(size ? (size_t)size : 1))) {
         free(m);
         fail("out of memory logging a message in flight");
@@ -561,7 +562,7 @@ static void log_msg(struct wst *w, struct ms__comm *c, uint64_t pos,
     if (dt == MPI_PACKED)
         memcpy(m->data, buf, (size_t)size);
     else
-        PMPI_Pack(buf, count, dt, m->data, size, &at, c->handle);
+        PMPI_Pack(buf, count, dt, m->data, size, &at, ms.world->handle);
     m->nbytes = dt == MPI_PACKED ? (uint64_t)size : (uint64_t)at;
     m->w = w;
     m->pos = pos;
@@ -590,7 +591,7 @@ static void drain(void)
         void *data;
         int flag = 1, nbytes;
 
-        if (!c)
+        if (!c || c->app_freed) /* its handle is gone: nothing to probe */
             continue;
         for (;;) {
             t = recv_count(c, w->source, w->tag);
@@ -942,7 +943,10 @@ static void finish(void)
             if ((c = ms__comm_by_id(w->comm_id)))
                 ms__stream_find(&c->recv[w->source], w->tag)->base =
                     sender_cut(w, c);
-            else if (w->have_R) /* freed, before or after the cut */
+            else if (w->have_R || w->have_C)
+                /* Freed before or after the cut, also where this rank had
+                 * received nothing on it at the cut: the sender's ledger
+                 * takes this cut as its base too. */
                 ms__cut_ledger_recv_base(w->comm_id, w->source, w->tag,
                                          sender_cut(w, NULL));
         ms__cut_ledger_committed(S.nledger);

@@ -141,7 +141,15 @@ void ms__comm_created(struct ms__comm *parent, uint64_t ordinal, int64_t color,
  * their streams balance), then its state goes. */
 void ms__comm_unref(struct ms__comm *c)
 {
+    struct ms__comm **p;
+
     if (c && --c->refs == 0) {
+        if (c->app_freed || c->free_pending) {
+            for (p = &ms.freed_list; *p && *p != c; p = &(*p)->next)
+                ;
+            if (*p)
+                *p = c->next;
+        }
         ms__cut_comm_freed(c);
         comm_destroy(c);
     }
@@ -176,6 +184,10 @@ int ms__comm_freed(MPI_Comm comm, int can_defer)
     deferred = can_defer && c->nheld > 0;
     c->free_pending = deferred;
     c->app_freed = !deferred;
+    if (c->refs > 1) { /* still used: its counts still go into cuts */
+        c->next = ms.freed_list;
+        ms.freed_list = c;
+    }
     ms__comm_unref(c);
     return deferred;
 }
@@ -196,16 +208,33 @@ void ms__comm_fini(void)
         ms.comm_list = c->next;
         comm_destroy(c);
     }
+    while (ms.freed_list) {
+        struct ms__comm *c = ms.freed_list;
+        ms.freed_list = c->next;
+        comm_destroy(c);
+    }
     ms__hmap_free(&ms.comms);
     ms.last_comm = MPI_COMM_NULL;
     ms.last_c = NULL;
+}
+
+struct ms__comm *ms__comm_first(void)
+{
+    return ms.comm_list ? ms.comm_list : ms.freed_list;
+}
+
+struct ms__comm *ms__comm_next(const struct ms__comm *c)
+{
+    if (c->next || c->app_freed || c->free_pending)
+        return c->next;
+    return ms.freed_list; /* the end of the live list */
 }
 
 struct ms__comm *ms__comm_by_id(uint64_t id)
 {
     struct ms__comm *c;
 
-    for (c = ms.comm_list; c && c->id != id; c = c->next)
+    for (c = ms__comm_first(); c && c->id != id; c = ms__comm_next(c))
         ;
     return c;
 }

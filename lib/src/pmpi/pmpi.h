@@ -65,7 +65,7 @@ struct ms__comm {
     const void *site;               /* its call site (return address) */
     struct ms__stream *sent, *recv; /* [size] */
     struct ms__qmsg *qhead, *qtail; /* queued messages, in arrival order */
-    struct ms__comm *next;          /* list of live communicators */
+    struct ms__comm *next;          /* ms.comm_list or ms.freed_list */
     /* Lifetime: one reference for the application's handle (until it
      * frees the communicator), one per tracked request and per matched
      * message on it (they complete after a free, legally).  nheld: held
@@ -97,7 +97,14 @@ int ms__comm_freed(MPI_Comm comm, int can_defer);
 void ms__comm_unref(struct ms__comm *c); /* c may be NULL */
 /* A held receive on c was added (+1) or removed (-1). */
 void ms__comm_held(struct ms__comm *c, int d);
-struct ms__comm *ms__comm_by_id(uint64_t id); /* NULL when not live */
+/* The communicators whose counts belong in a cut: the live ones, then those
+ * the application freed that requests or matched messages still use (their
+ * counts can still change; the ledger of cut.c takes them when the last user
+ * is gone).  for (c = ms__comm_first(); c; c = ms__comm_next(c)) */
+struct ms__comm *ms__comm_first(void);
+struct ms__comm *ms__comm_next(const struct ms__comm *c);
+/* One of those by id; NULL when gone (or only in the ledger). */
+struct ms__comm *ms__comm_by_id(uint64_t id);
 int ms__comm_init(void);
 void ms__comm_fini(void);
 
@@ -253,6 +260,7 @@ struct ms__state {
     struct ms__comm *last_c;
     struct ms__hmap comms; /* handle -> ms__comm */
     struct ms__comm *comm_list;
+    struct ms__comm *freed_list; /* freed by the application, still used */
     struct ms__comm *world, *self;
     struct ms__hmap reqs;     /* handle -> ms__req */
     struct ms__req *req_free; /* free list */
