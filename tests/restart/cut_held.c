@@ -2,7 +2,7 @@
  * across checkpoint cuts (issue 10, defects 1-3 and truncation), for the
  * restart test cut_held.sh.  2 ranks, MPISNAP_EVERY=K takes the snapshots.
  *
- *   cut_held MODE [--steps N]
+ *   cut_held MODE [--steps N]     (N: 50; 80 for freed and freedreq)
  *
  * Point k (1-based) comes before step k-1; a step takes 20 ms.  Rank 1 sends
  * one message X (8 int64, tag 21) before the cut; rank 0 takes it after the
@@ -18,6 +18,9 @@
  *   improbe   the same with MPI_Improbe and MPI_Imrecv + MPI_Wait.
  *   freed     X sent at step 2 on a duplicate of MPI_COMM_WORLD that rank 1
  *             frees at once (rank 0 keeps its side), received at step 40.
+ *   freedreq  as freed, but X is sent with a persistent request that rank 1
+ *             keeps (inactive) until the end: the freed duplicate stays in
+ *             use, and its counts must still reach the cut.
  *   freedlate X sent at step 7 on a duplicate that rank 1 frees at once; in
  *             flight at the cut of point 10; rank 0 receives it at step 9
  *             and frees its side at once, while rank 1 sleeps after its cut
@@ -59,13 +62,20 @@ static void absorb(uint64_t v)
     acc = mix64(acc + v);
 }
 
-static void send_x(MPI_Comm comm)
-{
-    int64_t x[NX];
+static int64_t xs[NX];
 
+/* X to rank 0; *keep: a persistent request, left inactive, else none. */
+static void send_x(MPI_Comm comm, MPI_Request *keep)
+{
     for (int i = 0; i < NX; i++)
-        x[i] = 1000 + i;
-    MT_OK(MPI_Send(x, NX, MPI_INT64_T, 0, TAG_X, comm));
+        xs[i] = 1000 + i;
+    if (!keep) {
+        MT_OK(MPI_Send(xs, NX, MPI_INT64_T, 0, TAG_X, comm));
+        return;
+    }
+    MT_OK(MPI_Send_init(xs, NX, MPI_INT64_T, 0, TAG_X, comm, keep));
+    MT_OK(MPI_Start(keep));
+    MT_OK(MPI_Wait(keep, MPI_STATUS_IGNORE));
 }
 
 static void check_x(const int64_t *x, int n, MPI_Status *st)
@@ -83,16 +93,21 @@ int main(int argc, char **argv)
     long long steps = 50;
     int64_t x[NX];
     MPI_Comm dup = MPI_COMM_NULL;
+    MPI_Request preq = MPI_REQUEST_NULL;
     MPI_Message msg;
     MPI_Status st;
     int restored, rc, send_at, sleep_at, recv_at, probe_at = -1;
 
+    /* freed*: room for snapshots after the receive at step 40 */
+    if (!strncmp(mode, "freed", 5) && strcmp(mode, "freedlate") != 0)
+        steps = 80;
     if (argc == 4 && !strcmp(argv[2], "--steps"))
         steps = atoll(argv[3]);
     mt_init(&argc, &argv, 2);
     if (mt_rank == 0)
         setvbuf(stdout, NULL, _IOLBF, 0);
-    if (!strcmp(mode, "queued") || !strcmp(mode, "freed")) {
+    if (!strcmp(mode, "queued") || !strcmp(mode, "freed") ||
+        !strcmp(mode, "freedreq")) {
         send_at = 2, sleep_at = -1, recv_at = 40;
     } else if (!strcmp(mode, "mprobe") || !strcmp(mode, "improbe")) {
         send_at = 7, sleep_at = 8, probe_at = 9, recv_at = 25;
@@ -103,7 +118,7 @@ int main(int argc, char **argv)
     } else {
         if (mt_rank == 0)
             fprintf(stderr, "usage: cut_held queued|mprobe|improbe|freed|"
-                            "freedlate|truncate [--steps N]\n");
+                            "freedreq|freedlate|truncate [--steps N]\n");
         MPI_Finalize();
         return 2;
     }
@@ -117,7 +132,8 @@ int main(int argc, char **argv)
     }
     if (restored && mt_rank == 0)
         printf("restored step %" PRId64 "\n", step);
-    if (!strcmp(mode, "freed") || !strcmp(mode, "freedlate")) {
+    if (!strcmp(mode, "freed") || !strcmp(mode, "freedreq") ||
+        !strcmp(mode, "freedlate")) {
         /* Re-created after a restore (same creation call, same id); rank 1
          * freed its side right after its send, rank 0 (freedlate) right
          * after its receive. */
@@ -135,7 +151,8 @@ int main(int argc, char **argv)
             break;
         mt_sleep_ms(20); /* time for each snapshot to end before the next */
         if (mt_rank == 1 && step == send_at) {
-            send_x(dup != MPI_COMM_NULL ? dup : MPI_COMM_WORLD);
+            send_x(dup != MPI_COMM_NULL ? dup : MPI_COMM_WORLD,
+                   !strcmp(mode, "freedreq") ? &preq : NULL);
             if (dup != MPI_COMM_NULL)
                 MT_OK(MPI_Comm_free(&dup)); /* the send has completed */
         }
@@ -183,6 +200,8 @@ int main(int argc, char **argv)
     }
     if (dup != MPI_COMM_NULL)
         MT_OK(MPI_Comm_free(&dup));
+    if (preq != MPI_REQUEST_NULL)
+        MT_OK(MPI_Request_free(&preq));
     uint64_t sum = 0;
     MT_OK(MPI_Reduce(&acc, &sum, 1, MPI_UINT64_T, MPI_SUM, 0, MPI_COMM_WORLD));
     if (mt_rank == 0)
