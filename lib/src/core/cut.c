@@ -79,6 +79,59 @@ size_t ms__cut_freed_comms(const struct ms__commrec **recs)
     return nfcomms;
 }
 
+static void oom(const char *what);
+
+struct ms__commrec *ms__cut_comm_records(size_t *n)
+{
+    struct ms__commrec *v;
+    struct ms__comm *c;
+    size_t cap = nfcomms + 1, i;
+
+    for (c = ms__comm_first(); c; c = ms__comm_next(c))
+        cap++;
+    if (!(v = calloc(cap, sizeof *v)))
+        oom("recording communicators");
+    *n = 0;
+    for (c = ms__comm_first(); c; c = ms__comm_next(c)) {
+        if (c->inter)
+            continue;
+        v[*n] = (struct ms__commrec){c->id,    c->parent, c->ordinal, c->color,
+                                     c->ncoll, c->size,   c->world,   {0}};
+        ms__comm_ident(c, &v[(*n)++].ident);
+    }
+    for (i = 0; i < nfcomms; i++)
+        v[(*n)++] = fcomms[i];
+    for (i = 0; i < *n; i++) {
+        int32_t *w = malloc((size_t)v[i].size * sizeof *w + 1);
+        if (!w)
+            oom("recording communicators");
+        memcpy(w, v[i].world, (size_t)v[i].size * sizeof *w);
+        v[i].world = w;
+    }
+    return v;
+}
+
+void ms__cut_comm_records_free(struct ms__commrec *v, size_t n)
+{
+    while (n)
+        free(v[--n].world);
+    free(v);
+}
+
+int ms__cut_world(uint64_t comm_id, int rank)
+{
+    struct ms__comm *c = ms__comm_by_id(comm_id);
+    size_t i;
+
+    if (c)
+        return rank >= 0 && rank < c->size ? c->world[rank] : -1;
+    for (i = 0; i < nfcomms; i++)
+        if (fcomms[i].id == comm_id)
+            return rank >= 0 && rank < fcomms[i].size ? fcomms[i].world[rank]
+                                                      : -1;
+    return -1;
+}
+
 size_t ms__cut_ledger_len(void)
 {
     return nledger;
@@ -228,4 +281,143 @@ void ms__cut_undelivered(const struct ms__cut_ops *ops, void *arg)
         ops->log(arg, h->c, h->status.MPI_SOURCE, h->status.MPI_TAG, 0, h->buf,
                  n == MPI_UNDEFINED ? 0 : n, h->dt);
     }
+}
+
+/* ---- a window ---- */
+
+static void oom(const char *what)
+{
+    MS_ERROR("out of memory %s: aborting job", what);
+    PMPI_Abort(MPI_COMM_WORLD, 1);
+}
+
+struct ms__cut_stream *ms__cut_stream(struct ms__cut_table *t, uint64_t comm_id,
+                                      int source, int tag)
+{
+    uint64_t k = ms__stream_key(comm_id, source, tag);
+    struct ms__cut_stream *s;
+
+    for (; (s = ms__hmap_get(&t->map, k)); k++)
+        if (s->comm_id == comm_id && s->source == source && s->tag == tag)
+            return s;
+    s = calloc(1, sizeof *s);
+    if (!s || ms__hmap_put(&t->map, k, s) < 0)
+        oom("recording channel state");
+    s->comm_id = comm_id;
+    s->source = source;
+    s->tag = tag;
+    s->next = t->list;
+    t->list = s;
+    t->n++;
+    return s;
+}
+
+void ms__cut_apply_marker(struct ms__cut_table *t, const uint64_t *q, size_t n)
+{
+    struct ms__cut_stream *s;
+    size_t i;
+
+    for (i = 0; i < n; i++, q += 4) {
+        s = ms__cut_stream(t, q[0], (int)q[1], (int)(int64_t)q[2]);
+        s->C = q[3];
+        s->have_C = 1;
+    }
+}
+
+void ms__cut_table_free(struct ms__cut_table *t)
+{
+    struct ms__cut_stream *s;
+
+    while ((s = t->list)) {
+        t->list = s->next;
+        free(s);
+    }
+    ms__hmap_free(&t->map);
+    t->n = 0;
+}
+
+struct ms__cut_msg *ms__cut_log_add(struct ms__cut_log *l,
+                                    struct ms__cut_stream *s, uint64_t pos,
+                                    const void *buf, int count, MPI_Datatype dt)
+{
+    struct ms__cut_msg *m = calloc(1, sizeof *m);
+    int size = 0, at = 0;
+
+    /* Packed on the world communicator: the message's may be freed. */
+    if (buf && dt == MPI_PACKED)
+        size = count;
+    else if (buf && dt != MPI_DATATYPE_NULL)
+        PMPI_Pack_size(count, dt, ms.world->handle, &size);
+    if (!m || !(m->data = malloc(size ? (size_t)size : 1))) {
+        free(m);
+        return NULL;
+    }
+    if (size && dt == MPI_PACKED)
+        memcpy(m->data, buf, (size_t)(at = size));
+    else if (size)
+        PMPI_Pack(buf, count, dt, m->data, size, &at, ms.world->handle);
+    m->nbytes = (uint64_t)at;
+    m->full = buf != NULL;
+    m->s = s;
+    m->pos = pos;
+    if (l->tail)
+        l->tail->next = m;
+    else
+        l->head = m;
+    l->tail = m;
+    return m;
+}
+
+void ms__cut_log_prune(struct ms__cut_log *l,
+                       int (*keep)(const struct ms__cut_msg *m))
+{
+    struct ms__cut_msg **p = &l->head, *m;
+
+    l->tail = NULL;
+    while ((m = *p)) {
+        if (keep && keep(m)) {
+            l->tail = m;
+            p = &m->next;
+            continue;
+        }
+        *p = m->next;
+        free(m->data);
+        free(m);
+    }
+}
+
+void ms__cut_counter_add(struct ms__cut_counters *k, uint64_t comm_id, int peer,
+                         int tag, int dir, uint64_t n)
+{
+    if (k->n == k->cap) {
+        k->cap = k->cap ? 2 * k->cap : 256;
+        k->v = realloc(k->v, k->cap * sizeof *k->v);
+        if (!k->v)
+            oom("recording counters");
+    }
+    k->v[k->n++] = (struct ms__counter){comm_id, peer, tag, dir, n};
+}
+
+void ms__cut_marker_put(struct ms__cut_marker *m, const uint64_t *w, size_t n)
+{
+    if (m->len + n > m->cap) {
+        size_t cap = m->cap ? 2 * m->cap : 32;
+        while (cap < m->len + n)
+            cap *= 2;
+        m->b = realloc(m->b, cap * sizeof *m->b);
+        if (!m->b)
+            oom("building markers");
+        m->cap = cap;
+    }
+    memcpy(m->b + m->len, w, n * sizeof *w);
+    m->len += n;
+}
+
+void ms__cut_marker_add(struct ms__cut_marker *m, uint64_t comm_id, int src,
+                        int tag, uint64_t count)
+{
+    const uint64_t w[4] = {comm_id, (uint64_t)src, (uint64_t)(int64_t)tag,
+                           count};
+
+    ms__cut_marker_put(m, w, 4);
 }

@@ -38,24 +38,6 @@ enum { O_IDLE, O_RECORDED, O_PAYLOAD, O_REPORTED };
 #define GRACE_BLOCKED 0.2
 #define GRACE_RUNNING 1.0
 
-/* An incoming stream at the record: received R, sender's count C. */
-struct ostream {
-    uint64_t comm_id;
-    int32_t source, tag; /* source: rank in the communicator */
-    uint64_t R, C;
-    int have_C;
-};
-
-/* A message the application received in the window: kept if R < pos <= C */
-struct olog {
-    struct olog *next;
-    struct ostream *s;
-    uint64_t pos, nbytes;
-    unsigned char *data;
-    int full;   /* data holds the payload (not a receive without buffer) */
-    int forced; /* in flight whatever its position (record_undelivered) */
-};
-
 struct oprop {
     char name[64];
     mpisnap_property_fn fn;
@@ -87,25 +69,21 @@ static struct {
     const char *why;
     int nmarkers;
     double t_record, t_markers;
-    struct ms__hmap streams; /* stream key -> ostream */
-    struct ostream **sl;
-    size_t nsl, capsl;
-    struct olog *logs, *ltail;
+    struct ms__cut_table wt; /* incoming streams: R, sender's C (cut.h) */
+    struct ms__cut_log log;  /* received in the window: kept if R < pos <= C
+                                (pos 0: held by the library, in flight) */
     uint64_t expected, got;
     int orphans;
     struct ms__obsrec rec;
     struct ms__req **needreq; /* [rec.nneeds]: the request of a RECV need */
     struct ms__vpost *posted; /* receives posted, in posting order */
     size_t nposted;
-    struct ms__counter *cnt;
-    size_t ncnt, capcnt;
+    struct ms__cut_counters cnt;
     struct ms__commrec *comms;
-    int32_t *worlds; /* copies of the comms' member lists */
     struct ms__vcomm *vcomms;
     size_t ncomms;
     void **stage;
-    uint64_t **mk; /* [world_size] marker being built */
-    size_t *mklen, *mkcap;
+    struct ms__cut_marker *mk; /* [world_size] marker being built */
     struct pending *sends;
     struct early *early;
     unsigned char **reports; /* rank 0: [world_size] */
@@ -176,57 +154,10 @@ static void test_sends(void)
 
 /* ---- streams ---- */
 
-static struct ostream *stream_get(uint64_t comm_id, int source, int tag)
-{
-    uint64_t key = ms__stream_key(comm_id, source, tag);
-    struct ostream *s = ms__hmap_get(&O.streams, key);
-
-    if (s)
-        return s;
-    s = xrealloc(NULL, sizeof *s);
-    *s = (struct ostream){.comm_id = comm_id, .source = source, .tag = tag};
-    if (ms__hmap_put(&O.streams, key, s) < 0)
-        oom();
-    if (O.nsl == O.capsl) {
-        O.capsl = O.capsl ? 2 * O.capsl : 64;
-        O.sl = xrealloc(O.sl, O.capsl * sizeof *O.sl);
-    }
-    O.sl[O.nsl++] = s;
-    return s;
-}
-
-static void add_counter(uint64_t comm_id, int peer, int tag, int dir,
-                        uint64_t n)
-{
-    if (O.ncnt == O.capcnt) {
-        O.capcnt = O.capcnt ? 2 * O.capcnt : 256;
-        O.cnt = xrealloc(O.cnt, O.capcnt * sizeof *O.cnt);
-    }
-    O.cnt[O.ncnt++] = (struct ms__counter){comm_id, peer, tag, dir, n};
-}
-
-static void marker_add(int to, uint64_t comm_id, int src, int tag, uint64_t n)
-{
-    if (O.mklen[to] + 4 > O.mkcap[to]) {
-        O.mkcap[to] = O.mkcap[to] ? 2 * O.mkcap[to] : 16;
-        O.mk[to] = xrealloc(O.mk[to], O.mkcap[to] * sizeof **O.mk);
-    }
-    O.mk[to][O.mklen[to]++] = comm_id;
-    O.mk[to][O.mklen[to]++] = (uint64_t)src;
-    O.mk[to][O.mklen[to]++] = (uint64_t)(int64_t)tag;
-    O.mk[to][O.mklen[to]++] = n;
-}
-
+/* A marker: (observation id, sender) then the sender's counts. */
 static void apply_marker(const uint64_t *b, size_t n)
 {
-    size_t i;
-    struct ostream *s;
-
-    for (i = 2; i + 4 <= n; i += 4) {
-        s = stream_get(b[i], (int)b[i + 1], (int)(int64_t)b[i + 2]);
-        s->C = b[i + 3];
-        s->have_C = 1;
-    }
+    ms__cut_apply_marker(&O.wt, b + 2, (n - 2) / 4);
     O.nmarkers++;
 }
 
@@ -421,13 +352,13 @@ static void record_count(uint64_t id, int me, int p, int w, int dir, int tag,
                          uint64_t n)
 {
     if (dir == 1) {
-        stream_get(id, p, tag)->R = n;
+        ms__cut_stream(&O.wt, id, p, tag)->R = n;
     } else if (w == ms.world_rank) { /* to itself: no marker needed */
-        struct ostream *s = stream_get(id, me, tag);
+        struct ms__cut_stream *s = ms__cut_stream(&O.wt, id, me, tag);
         s->C = n;
         s->have_C = 1;
     } else {
-        marker_add(w, id, me, tag, n);
+        ms__cut_marker_add(&O.mk[w], id, me, tag, n);
     }
 }
 
@@ -438,39 +369,29 @@ static void record_tagcount(void *arg, const struct ms__cut_count *k)
     if (!k->n)
         return;
     if (k->c)
-        add_counter(k->comm_id, k->peer, k->tag, k->dir, k->n);
+        ms__cut_counter_add(&O.cnt, k->comm_id, k->peer, k->tag, k->dir, k->n);
     record_count(k->comm_id, k->me, k->peer, k->world, k->dir, k->tag, k->n);
 }
 
 static void record_counters(void)
 {
-    struct ms__comm *c;
-    size_t k = 0, nw;
+    size_t i;
 
-    O.ncnt = 0;
+    O.cnt.n = 0;
     ms__cut_counts(record_tagcount, NULL);
-    /* The program may free a communicator before this rank writes its
-     * file: copy the member lists. */
-    k = 0;
-    nw = 0;
-    for (c = ms__comm_first(); c; c = ms__comm_next(c), k++)
-        nw += c->inter ? 0 : (size_t)c->size;
-    O.comms = xrealloc(O.comms, (k + 1) * sizeof *O.comms);
-    O.vcomms = xrealloc(O.vcomms, (k + 1) * sizeof *O.vcomms);
-    O.worlds = xrealloc(O.worlds, (nw + 1) * sizeof *O.worlds);
-    O.ncomms = 0;
-    nw = 0;
-    for (c = ms__comm_first(); c; c = ms__comm_next(c)) {
-        if (c->inter)
-            continue;
-        memcpy(O.worlds + nw, c->world, (size_t)c->size * sizeof *O.worlds);
-        O.comms[O.ncomms] =
-            (struct ms__commrec){c->id,    c->parent, c->ordinal,    c->color,
-                                 c->ncoll, c->size,   O.worlds + nw, {0}};
-        nw += (size_t)c->size;
-        O.vcomms[O.ncomms] = (struct ms__vcomm){.id = c->id, .ncoll = c->ncoll};
-        comm_name(c, O.vcomms[O.ncomms].name, sizeof O.vcomms->name);
-        O.ncomms++;
+    /* The same records as a checkpoint's, and the name of each. */
+    ms__cut_comm_records_free(O.comms, O.ncomms);
+    O.comms = ms__cut_comm_records(&O.ncomms);
+    O.vcomms = xrealloc(O.vcomms, (O.ncomms + 1) * sizeof *O.vcomms);
+    for (i = 0; i < O.ncomms; i++) {
+        struct ms__comm *c = ms__comm_by_id(O.comms[i].id);
+        O.vcomms[i] =
+            (struct ms__vcomm){.id = O.comms[i].id, .ncoll = O.comms[i].ncoll};
+        if (c)
+            comm_name(c, O.vcomms[i].name, sizeof O.vcomms->name);
+        else
+            snprintf(O.vcomms[i].name, sizeof O.vcomms->name, "comm %016llx",
+                     (unsigned long long)O.comms[i].id);
     }
 }
 
@@ -494,7 +415,7 @@ static void apply_early(void)
 static uint64_t *cut_R(void *arg, uint64_t comm_id, int source, int tag)
 {
     (void)arg;
-    return &stream_get(comm_id, source, tag)->R;
+    return &ms__cut_stream(&O.wt, comm_id, source, tag)->R;
 }
 
 static void cut_log(void *arg, struct ms__comm *c, int source, int tag,
@@ -531,9 +452,9 @@ static void record(int64_t id)
         memcpy(O.stage[i], ms__regions[i].base, ms__regions[i].bytes);
     }
     for (w = 0; w < ms.world_size; w++) {
-        O.mklen[w] = 0;
-        marker_add(w, (uint64_t)id, ms.world_rank, 0, 0); /* header */
-        O.mklen[w] = 2;
+        const uint64_t head[2] = {(uint64_t)id, (uint64_t)ms.world_rank};
+        O.mk[w].len = 0;
+        ms__cut_marker_put(&O.mk[w], head, 2);
     }
     record_counters();
     ms__cut_undelivered(&cut_ops, NULL); /* in flight for the program */
@@ -541,9 +462,9 @@ static void record(int64_t id)
     for (w = 0; w < ms.world_size; w++) {
         if (w == ms.world_rank)
             continue;
-        send_owned(O.mk[w], (int)(O.mklen[w] * sizeof **O.mk), w, T_MARKER);
-        O.mk[w] = NULL; /* the send owns it now */
-        O.mkcap[w] = 0;
+        send_owned(O.mk[w].b, (int)(O.mk[w].len * sizeof *O.mk[w].b), w,
+                   T_MARKER);
+        O.mk[w] = (struct ms__cut_marker){0}; /* the send owns it now */
     }
     ms.obs_window = 1;
     MS_DEBUG("observation %lld: recorded in %s", (long long)id, O.rec.call);
@@ -555,35 +476,15 @@ static void record(int64_t id)
 void ms__obs_matched(struct ms__comm *c, int source, int tag, uint64_t pos,
                      const void *buf, int count, MPI_Datatype dt)
 {
-    struct ostream *s = stream_get(c->id, source, tag);
-    struct olog *m;
-    int size = 0, at = 0;
+    struct ms__cut_stream *s = ms__cut_stream(&O.wt, c->id, source, tag);
+    struct ms__cut_msg *m;
 
     if (O.state != O_RECORDED && !s->have_C)
         s->have_C = 1; /* no marker named it: nothing sent before the cut */
     if (pos && (pos <= s->R || (s->have_C && pos > s->C)))
         return; /* received before the record, or sent after the cut */
-    m = xrealloc(NULL, sizeof *m);
-    if (buf && dt == MPI_PACKED)
-        size = count;
-    else if (buf && dt != MPI_DATATYPE_NULL)
-        PMPI_Pack_size(count, dt, ms.world->handle, &size);
-    m->data = xrealloc(NULL, (size_t)size);
-    if (size && dt == MPI_PACKED)
-        memcpy(m->data, buf, (size_t)(at = size));
-    else if (size)
-        PMPI_Pack(buf, count, dt, m->data, size, &at, ms.world->handle);
-    m->nbytes = (uint64_t)at;
-    m->full = buf != NULL;
-    m->forced = pos == 0;
-    m->s = s;
-    m->pos = pos;
-    m->next = NULL;
-    if (O.ltail)
-        O.ltail->next = m;
-    else
-        O.logs = m;
-    O.ltail = m;
+    if (!(m = ms__cut_log_add(&O.log, s, pos, buf, count, dt)))
+        oom();
     if (O.state == O_PAYLOAD && m->full)
         O.got++;
 }
@@ -591,15 +492,13 @@ void ms__obs_matched(struct ms__comm *c, int source, int tag, uint64_t pos,
 /* Every marker is in: how many messages are in flight to this rank. */
 static void markers_done(void)
 {
-    struct olog *m;
-    size_t i;
+    struct ms__cut_stream *s;
+    struct ms__cut_msg *m;
 
     O.rec.ninflight = 0;
     O.rec.inflight =
-        xrealloc(O.rec.inflight, (O.nsl + 1) * sizeof *O.rec.inflight);
-    for (i = 0; i < O.nsl; i++) {
-        struct ostream *s = O.sl[i];
-        struct ms__comm *c = ms__comm_by_id(s->comm_id);
+        xrealloc(O.rec.inflight, (O.wt.n + 1) * sizeof *O.rec.inflight);
+    for (s = O.wt.list; s; s = s->next) {
         s->have_C = 1; /* no marker named it: nothing sent before the cut */
         if (s->R > s->C) {
             /* Received what the sender had not sent at its cut: the MPI
@@ -615,17 +514,16 @@ static void markers_done(void)
         if (s->C <= s->R)
             continue;
         O.rec.inflight[O.rec.ninflight++] = (struct ms__counter){
-            s->comm_id,
-            c && s->source < c->size ? c->world[s->source] : s->source, s->tag,
-            1, s->C - s->R};
+            s->comm_id, ms__cut_world(s->comm_id, s->source), s->tag, 1,
+            s->C - s->R};
         O.expected += s->C - s->R;
     }
     if (ms__cfg.fake_inconsistent > 0 && ms.world_rank == 1) {
         ms__cfg.fake_inconsistent--; /* test hook: as if reordered */
         O.orphans++;
     }
-    for (m = O.logs; m; m = m->next)
-        if ((m->forced || m->pos <= m->s->C) && m->full)
+    for (m = O.log.head; m; m = m->next)
+        if ((!m->pos || m->pos <= m->s->C) && m->full)
             O.got++;
     O.state = O_PAYLOAD;
     O.t_markers = wallclock();
@@ -636,16 +534,16 @@ static void markers_done(void)
 static struct mpisnap_msg *view_msgs(size_t *n)
 {
     struct mpisnap_msg *v;
-    struct olog *m;
+    struct ms__cut_msg *m;
 
     *n = 0;
-    for (m = O.logs; m; m = m->next)
+    for (m = O.log.head; m; m = m->next)
         (*n)++;
     v = xrealloc(NULL, (*n + 1) * sizeof *v);
     *n = 0;
-    for (m = O.logs; m; m = m->next) {
+    for (m = O.log.head; m; m = m->next) {
         struct ms__comm *c = ms__comm_by_id(m->s->comm_id);
-        if (!m->forced && m->pos > m->s->C)
+        if (!!m->pos && m->pos > m->s->C)
             continue;
         v[(*n)++] = (struct mpisnap_msg){
             c && !c->app_freed ? c->handle : MPI_COMM_NULL, m->s->source,
@@ -679,7 +577,7 @@ static int write_file(size_t nvm, uint64_t *checksum, uint64_t *bytes)
     struct ms__rankdata d = {0};
     struct ms__region *regs = xrealloc(NULL, (ms__nregions + 1) * sizeof *regs);
     char root[PATH_MAX + 16];
-    struct olog *m;
+    struct ms__cut_msg *m;
     size_t i;
     int rc;
 
@@ -689,8 +587,8 @@ static int write_file(size_t nvm, uint64_t *checksum, uint64_t *bytes)
         regs[i] = ms__regions[i];
         regs[i].base = O.stage[i];
     }
-    for (m = O.logs; m; m = m->next)
-        if ((m->forced || m->pos <= m->s->C) && d.nmsgs < nvm)
+    for (m = O.log.head; m; m = m->next)
+        if ((!m->pos || m->pos <= m->s->C) && d.nmsgs < nvm)
             d.msgs[d.nmsgs++] =
                 (struct ms__msg){m->s->comm_id, m->s->source, m->s->tag,
                                  m->pos,        m->nbytes,    m->data};
@@ -702,8 +600,8 @@ static int write_file(size_t nvm, uint64_t *checksum, uint64_t *bytes)
     d.regions = regs;
     d.ncomms = O.ncomms;
     d.comms = O.comms;
-    d.ncounters = O.ncnt;
-    d.counters = O.cnt;
+    d.ncounters = O.cnt.n;
+    d.counters = O.cnt.v;
     d.observation = 1;
     d.obs = O.rec;
     rc = ms__store_begin(root, (uint64_t)O.id);
@@ -1013,20 +911,11 @@ out:
 
 static void reset(void)
 {
-    struct olog *m;
     size_t i;
 
     ms.obs_window = 0;
-    while ((m = O.logs)) {
-        O.logs = m->next;
-        free(m->data);
-        free(m);
-    }
-    O.ltail = NULL;
-    for (i = 0; i < O.nsl; i++)
-        free(O.sl[i]);
-    O.nsl = 0;
-    ms__hmap_free(&O.streams);
+    ms__cut_log_prune(&O.log, NULL);
+    ms__cut_table_free(&O.wt);
     for (i = 0; O.stage && i < ms__nregions; i++) {
         free(O.stage[i]);
         O.stage[i] = NULL;
@@ -1230,10 +1119,8 @@ int ms__obs_init(char *errbuf, size_t errlen)
     PMPI_Comm_set_errhandler(ms.octl, MPI_ERRORS_RETURN);
     PMPI_Comm_dup(ms.octl, &O.fin);
     O.mk = calloc((size_t)ms.world_size, sizeof *O.mk);
-    O.mklen = calloc((size_t)ms.world_size, sizeof *O.mklen);
-    O.mkcap = calloc((size_t)ms.world_size, sizeof *O.mkcap);
     O.reports = calloc((size_t)ms.world_size, sizeof *O.reports);
-    if (!O.mk || !O.mklen || !O.mkcap || !O.reports) {
+    if (!O.mk || !O.reports) {
         snprintf(errbuf, errlen, "out of memory for observation mode");
         return MPISNAP_ENOMEM;
     }
@@ -1295,16 +1182,12 @@ void ms__obs_finalize(void)
     PMPI_Comm_free(&O.fin);
     PMPI_Comm_free(&ms.octl);
     for (i = 0; i < (size_t)ms.world_size; i++)
-        free(O.mk[i]);
+        free(O.mk[i].b);
     free(O.mk);
-    free(O.mklen);
-    free(O.mkcap);
     free(O.reports);
     free(O.stage);
-    free(O.sl);
-    free(O.cnt);
-    free(O.comms);
-    free(O.worlds);
+    free(O.cnt.v);
+    ms__cut_comm_records_free(O.comms, O.ncomms);
     free(O.vcomms);
     free(O.rec.needs);
     free(O.needreq);

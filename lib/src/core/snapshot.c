@@ -27,34 +27,10 @@ enum { S_IDLE, S_AGREE, S_ARMED, S_CUT, S_WRITE, S_COMPLETE, S_OUTCOME };
  * ids (max of count+1, max of ~count): a mismatch names the bucket. */
 #define NB 256
 
-struct mkbuf {
-    uint64_t *b;
-    size_t len, cap;
-};
-
 /* What each rank reports to rank 0 at completion. */
 struct rankrec {
     uint64_t ok, missed, point, checksum, bytes, nmsgs;
     char why[200];
-};
-
-/* One incoming stream (comm, source, tag) during a snapshot. */
-struct wst {
-    struct wst *next;
-    uint64_t comm_id;
-    int source, tag;
-    uint64_t R;    /* matched at this rank's cut */
-    uint64_t C;    /* sender's count at its cut (from its marker) */
-    uint64_t base; /* freed communicator: the sender's count last known */
-    int have_R, have_C;
-};
-
-/* A message logged as possibly in flight (kept if pos <= C). */
-struct logmsg {
-    struct logmsg *next;
-    struct wst *w;
-    uint64_t pos, nbytes;
-    unsigned char *data;
 };
 
 static struct {
@@ -72,16 +48,14 @@ static struct {
     /* markers */
     int nmk;
     MPI_Request *mk_req;
-    struct mkbuf *mk; /* [world size]: the marker to each rank */
-    int *mk_to;       /* [nmk]: destination of mk_req[i] */
+    struct ms__cut_marker *mk; /* [world size]: the marker to each rank */
+    int *mk_to;                /* [nmk]: destination of mk_req[i] */
     /* the cut */
-    struct ms__hmap wmap;
-    struct wst *wlist;
-    struct logmsg *lhead, *ltail;
-    void **stage; /* [nstage]: copies of the regions, kept */
+    struct ms__cut_table wt; /* incoming streams (cut.h) */
+    struct ms__cut_log log;  /* messages possibly in flight (pos <= C) */
+    void **stage;            /* [nstage]: copies of the regions, kept */
     size_t nstage;
-    struct ms__counter *cnt;
-    size_t ncnt;
+    struct ms__cut_counters cnt;
     size_t nledger; /* freed communicators' counts at the cut (cut.c) */
     struct ms__commrec *comms;
     size_t ncomms;
@@ -118,29 +92,6 @@ static void fail(const char *fmt, ...)
     MS_INFO("snapshot %lld: %s", (long long)S.id, S.rec.why);
 }
 
-static struct wst *wst_get(uint64_t comm_id, int source, int tag, int create)
-{
-    uint64_t k = ms__stream_key(comm_id, source, tag);
-    struct wst *w;
-
-    for (; (w = ms__hmap_get(&S.wmap, k)); k++)
-        if (w->comm_id == comm_id && w->source == source && w->tag == tag)
-            return w;
-    if (!create)
-        return NULL;
-    w = calloc(1, sizeof *w);
-    if (!w || ms__hmap_put(&S.wmap, k, w) < 0) {
-        MS_ERROR("out of memory recording channel state: aborting job");
-        PMPI_Abort(MPI_COMM_WORLD, 1);
-    }
-    w->comm_id = comm_id;
-    w->source = source;
-    w->tag = tag;
-    w->next = S.wlist;
-    S.wlist = w;
-    return w;
-}
-
 static struct ms__tagcount *recv_count(struct ms__comm *c, int source, int tag)
 {
     struct ms__stream *s = &c->recv[source];
@@ -155,7 +106,7 @@ static struct ms__tagcount *recv_count(struct ms__comm *c, int source, int tag)
 }
 
 /* The sender's count at its cut: its marker, else the last committed. */
-static uint64_t sender_cut(struct wst *w, struct ms__comm *c)
+static uint64_t sender_cut(struct ms__cut_stream *w, struct ms__comm *c)
 {
     struct ms__tagcount *t;
 
@@ -300,74 +251,44 @@ static void describe_pending(char *buf, size_t n)
     }
 }
 
-static void add_counter(uint64_t comm_id, int peer, int tag, int dir,
-                        uint64_t n)
-{
-    static size_t cap;
-
-    if (S.ncnt == cap) {
-        cap = cap ? 2 * cap : 256;
-        S.cnt = realloc(S.cnt, cap * sizeof *S.cnt);
-        if (!S.cnt) {
-            MS_ERROR("out of memory recording counters: aborting job");
-            PMPI_Abort(MPI_COMM_WORLD, 1);
-        }
-    }
-    S.cnt[S.ncnt++] = (struct ms__counter){comm_id, peer, tag, dir, n};
-}
-
 /* Append one entry to the marker for world rank `to`: the snapshot id,
  * then (communicator id, sender's rank in it, tag, count) per stream. */
 static void marker_add(int to, uint64_t comm_id, int src, int tag, uint64_t n)
 {
-    struct mkbuf *m = &S.mk[to];
+    const uint64_t id = (uint64_t)S.id;
 
-    if (m->len + 4 > m->cap) {
-        size_t cap = m->cap ? 2 * m->cap : 32;
-        uint64_t *b = realloc(m->b, cap * sizeof *b);
-        if (!b) {
-            MS_ERROR("out of memory building markers: aborting job");
-            PMPI_Abort(MPI_COMM_WORLD, 1);
-        }
-        m->b = b;
-        m->cap = cap;
-        if (!m->len)
-            m->b[m->len++] = (uint64_t)S.id;
-    }
-    m->b[m->len++] = comm_id;
-    m->b[m->len++] = (uint64_t)src;
-    m->b[m->len++] = (uint64_t)(int64_t)tag;
-    m->b[m->len++] = n;
+    if (!S.mk[to].len)
+        ms__cut_marker_put(&S.mk[to], &id, 1);
+    ms__cut_marker_add(&S.mk[to], comm_id, src, tag, n);
 }
 
 static void apply_marker(const uint64_t *b, size_t n)
 {
-    size_t i;
-
     MS_DEBUG("snapshot %lld: marker with %zu count(s)", (long long)S.id,
              (n - 1) / 4);
-    for (i = 1; i + 4 <= n; i += 4) {
-        struct wst *w = wst_get(b[i], (int)b[i + 1], (int)(int64_t)b[i + 2], 1);
-        w->C = b[i + 3];
-        w->have_C = 1;
-    }
+    ms__cut_apply_marker(&S.wt, b + 1, (n - 1) / 4);
 }
 
-static void log_msg(struct wst *w, uint64_t pos, const void *buf, int count,
-                    MPI_Datatype dt);
+/* Log message pos of stream w as possibly in flight (kept if pos <= C). */
+static void log_msg(struct ms__cut_stream *w, uint64_t pos, const void *buf,
+                    int count, MPI_Datatype dt)
+{
+    if (!ms__cut_log_add(&S.log, w, pos, buf, count, dt))
+        fail("out of memory logging a message in flight");
+}
 
 /* One stream count at the cut (live or freed communicator). */
 static void cut_count(void *arg, const struct ms__cut_count *k)
 {
-    struct wst *w;
+    struct ms__cut_stream *w;
 
     (void)arg;
     if (k->dir == 0) {
-        add_counter(k->comm_id, k->peer, k->tag, 0, k->n);
+        ms__cut_counter_add(&S.cnt, k->comm_id, k->peer, k->tag, 0, k->n);
         if (k->n != k->base) /* sparse: the receiver knows the base */
             marker_add(k->world, k->comm_id, k->me, k->tag, k->n);
     } else {
-        w = wst_get(k->comm_id, k->peer, k->tag, 1);
+        w = ms__cut_stream(&S.wt, k->comm_id, k->peer, k->tag);
         w->R = k->n;
         w->have_R = 1;
         w->base = k->base; /* a freed communicator's: from the ledger */
@@ -376,7 +297,7 @@ static void cut_count(void *arg, const struct ms__cut_count *k)
 
 static uint64_t *cut_R(void *arg, uint64_t comm_id, int source, int tag)
 {
-    struct wst *w = wst_get(comm_id, source, tag, 1);
+    struct ms__cut_stream *w = ms__cut_stream(&S.wt, comm_id, source, tag);
 
     (void)arg;
     return &w->R;
@@ -386,7 +307,7 @@ static void cut_log(void *arg, struct ms__comm *c, int source, int tag,
                     uint64_t pos, const void *buf, int count, MPI_Datatype dt)
 {
     (void)arg;
-    log_msg(wst_get(c->id, source, tag, 1), pos, buf, count, dt);
+    log_msg(ms__cut_stream(&S.wt, c->id, source, tag), pos, buf, count, dt);
 }
 
 static const struct ms__cut_ops cut_ops = {cut_R, cut_log};
@@ -394,10 +315,9 @@ static const struct ms__cut_ops cut_ops = {cut_R, cut_log};
 static void record(void)
 {
     struct ms__comm *c;
-    const struct ms__commrec *freed;
-    struct wst *w;
+    struct ms__cut_stream *w;
     char why[512];
-    size_t i, nc = 0, nfreed;
+    size_t i;
     int to;
 
     go_active();
@@ -426,7 +346,6 @@ static void record(void)
     for (c = ms__comm_first(); c; c = ms__comm_next(c)) {
         if (c->inter)
             continue;
-        nc++;
         if (c->size > 1) {
             uint64_t b = c->id % NB;
             if (c->ncoll + 1 > S.buckets[b])
@@ -441,9 +360,9 @@ static void record(void)
     ms__cut_counts(cut_count, NULL);
     S.nledger = ms__cut_ledger_len();
     ms__cut_undelivered(&cut_ops, NULL);
-    for (w = S.wlist; w; w = w->next)
+    for (w = S.wt.list; w; w = w->next)
         if (w->have_R)
-            add_counter(w->comm_id, w->source, w->tag, 1, w->R);
+            ms__cut_counter_add(&S.cnt, w->comm_id, w->source, w->tag, 1, w->R);
     if (ms.trace)
         ms__trace(MS_EV_CUT, NULL, -1, 0, S.P);
     S.mk_req = malloc((size_t)ms.world_size * sizeof *S.mk_req);
@@ -492,31 +411,7 @@ static void record(void)
         }
         memcpy(S.stage[i], ms__regions[i].base, ms__regions[i].bytes);
     }
-    /* Records of the communicators live or in use, and of the freed ones
-     * whose counts the rank file holds. */
-    nfreed = ms__cut_freed_comms(&freed);
-    S.comms = calloc(nc + nfreed + 1, sizeof *S.comms);
-    if (!S.comms)
-        goto oom;
-    for (c = ms__comm_first(); c; c = ms__comm_next(c)) {
-        struct ms__commrec *cr;
-        if (c->inter)
-            continue;
-        cr = &S.comms[S.ncomms++];
-        *cr = (struct ms__commrec){c->id,    c->parent, c->ordinal, c->color,
-                                   c->ncoll, c->size,   c->world,   {0}};
-        ms__comm_ident(c, &cr->ident);
-    }
-    for (i = 0; i < nfreed; i++)
-        S.comms[S.ncomms++] = freed[i];
-    for (i = 0; i < S.ncomms; i++) {
-        int32_t *world = malloc((size_t)S.comms[i].size * sizeof *world);
-        if (!world)
-            goto oom;
-        memcpy(world, S.comms[i].world,
-               (size_t)S.comms[i].size * sizeof *world);
-        S.comms[i].world = world;
-    }
+    S.comms = ms__cut_comm_records(&S.ncomms);
     MS_DEBUG("snapshot %lld: recorded at safe point %llu, %d marker(s)",
              (long long)S.id, (unsigned long long)S.P, S.nmk);
     return;
@@ -531,46 +426,14 @@ oom:
 void ms__core_matched(struct ms__comm *c, int source, int tag, uint64_t pos,
                       const void *buf, int count, MPI_Datatype dt)
 {
-    struct wst *w;
+    struct ms__cut_stream *w;
 
     if (!ms.window)
         return;
-    w = wst_get(c->id, source, tag, 1);
+    w = ms__cut_stream(&S.wt, c->id, source, tag);
     if (w->have_C && pos > w->C)
         return; /* sent after the sender's cut: not channel state */
     log_msg(w, pos, buf, count, dt);
-}
-
-/* Log message pos of stream w as possibly in flight (kept if pos <= C). */
-static void log_msg(struct wst *w, uint64_t pos, const void *buf, int count,
-                    MPI_Datatype dt)
-{
-    struct logmsg *m;
-    int size = 0, at = 0;
-
-    m = calloc(1, sizeof *m);
-    /* Packed on the world communicator: c's handle may be freed already. */
-    if (dt == MPI_PACKED)
-        size = count;
-    else
-        PMPI_Pack_size(count, dt, ms.world->handle, &size);
-    if (!m || !(m->data = malloc(size ? (size_t)size : 1))) {
-        free(m);
-        fail("out of memory logging a message in flight");
-        return;
-    }
-    if (dt == MPI_PACKED)
-        memcpy(m->data, buf, (size_t)size);
-    else
-        PMPI_Pack(buf, count, dt, m->data, size, &at, ms.world->handle);
-    m->nbytes = dt == MPI_PACKED ? (uint64_t)size : (uint64_t)at;
-    m->w = w;
-    m->pos = pos;
-    if (S.ltail)
-        S.ltail->next = m;
-    else
-        S.lhead = m;
-    S.ltail = m;
 }
 
 /* Receive, on the application's behalf, messages a source still owes from
@@ -579,9 +442,9 @@ static void log_msg(struct wst *w, uint64_t pos, const void *buf, int count,
  * Ssend, say) is never completed behind the application's back. */
 static void drain(void)
 {
-    struct wst *w;
+    struct ms__cut_stream *w;
 
-    for (w = S.wlist; w; w = w->next) {
+    for (w = S.wt.list; w; w = w->next) {
         struct ms__comm *c = ms__comm_by_id(w->comm_id);
         struct ms__tagcount *t;
         struct ms__qmsg *q;
@@ -643,9 +506,9 @@ static void drain(void)
 /* All markers are in (barrier done): is every incoming stream complete? */
 static int channels_complete(void)
 {
-    struct wst *w;
+    struct ms__cut_stream *w;
 
-    for (w = S.wlist; w; w = w->next) {
+    for (w = S.wt.list; w; w = w->next) {
         struct ms__comm *c = ms__comm_by_id(w->comm_id);
         struct ms__tagcount *t = c ? recv_count(c, w->source, w->tag) : NULL;
         uint64_t C = sender_cut(w, c);
@@ -654,7 +517,7 @@ static int channels_complete(void)
             fail("orphan message: received %llu message(s) from rank %d "
                  "(comm %016llx, tag %d) before the cut, but the sender had "
                  "sent only %llu before its own",
-                 (unsigned long long)w->R, c ? c->world[w->source] : -1,
+                 (unsigned long long)w->R, ms__cut_world(w->comm_id, w->source),
                  (unsigned long long)w->comm_id, w->tag, (unsigned long long)C);
             return 1;
         }
@@ -664,24 +527,19 @@ static int channels_complete(void)
     return 1;
 }
 
+/* Sent before its sender's cut: channel state. */
+static int before_cut(const struct ms__cut_msg *m)
+{
+    return m->pos <= sender_cut(m->s, ms__comm_by_id(m->s->comm_id));
+}
+
 static void close_window(void)
 {
-    struct logmsg **p = &S.lhead, *m;
+    struct ms__cut_msg *m;
 
-    /* Keep the messages sent before their sender's cut. */
-    S.ltail = NULL;
-    while ((m = *p)) {
-        struct ms__comm *c = ms__comm_by_id(m->w->comm_id);
-        if (m->pos > sender_cut(m->w, c)) {
-            *p = m->next;
-            free(m->data);
-            free(m);
-            continue;
-        }
+    ms__cut_log_prune(&S.log, before_cut);
+    for (m = S.log.head; m; m = m->next)
         S.rec.nmsgs++;
-        S.ltail = m;
-        p = &m->next;
-    }
     ms.window = 0;
     S.window_done = 1;
     ms__update_slow();
@@ -693,13 +551,13 @@ static void write_rank(void)
 {
     struct ms__rankdata d = {0};
     struct ms__region *regs;
-    struct logmsg *m;
+    struct ms__cut_msg *m;
     struct timespec now;
     size_t i, n = 0;
     int rc;
 
     regs = calloc(ms__nregions + 1, sizeof *regs);
-    for (m = S.lhead; m; m = m->next)
+    for (m = S.log.head; m; m = m->next)
         n++;
     d.msgs = calloc(n + 1, sizeof *d.msgs);
     if (!regs || !d.msgs) {
@@ -710,9 +568,9 @@ static void write_rank(void)
         regs[i] = ms__regions[i];
         regs[i].base = S.stage[i];
     }
-    for (m = S.lhead; m; m = m->next)
+    for (m = S.log.head; m; m = m->next)
         d.msgs[d.nmsgs++] = (struct ms__msg){
-            m->w->comm_id, m->w->source, m->w->tag, m->pos, m->nbytes, m->data};
+            m->s->comm_id, m->s->source, m->s->tag, m->pos, m->nbytes, m->data};
     clock_gettime(CLOCK_REALTIME, &now);
     d.rank = ms.world_rank;
     d.nranks = ms.world_size;
@@ -723,8 +581,8 @@ static void write_rank(void)
     d.regions = regs;
     d.ncomms = S.ncomms;
     d.comms = S.comms;
-    d.ncounters = S.ncnt;
-    d.counters = S.cnt;
+    d.ncounters = S.cnt.n;
+    d.counters = S.cnt.v;
     d.trace = ms__trace_copy(&d.ntrace);
     rc = ms__store_begin(ms__cfg.dir, (uint64_t)S.id);
     if (rc >= 0)
@@ -929,17 +787,16 @@ static void test_leftovers(void)
 static void finish(void)
 {
     struct ms__comm *c;
-    struct wst *w;
-    struct logmsg *m;
+    struct ms__cut_stream *w;
     size_t i;
 
     if (S.outcome[0] == 1) {
-        for (i = 0; i < S.ncnt; i++) {
-            struct ms__counter *k = &S.cnt[i];
+        for (i = 0; i < S.cnt.n; i++) {
+            struct ms__counter *k = &S.cnt.v[i];
             if (k->dir == 0 && (c = ms__comm_by_id(k->comm_id)))
                 ms__stream_find(&c->sent[k->peer], k->tag)->base = k->count;
         }
-        for (w = S.wlist; w; w = w->next)
+        for (w = S.wt.list; w; w = w->next)
             if ((c = ms__comm_by_id(w->comm_id)))
                 ms__stream_find(&c->recv[w->source], w->tag)->base =
                     sender_cut(w, c);
@@ -1004,17 +861,8 @@ static void finish(void)
         ms__core.last_end = ms__now();
 
     /* Release. */
-    while ((m = S.lhead)) {
-        S.lhead = m->next;
-        free(m->data);
-        free(m);
-    }
-    S.ltail = NULL;
-    while ((w = S.wlist)) {
-        S.wlist = w->next;
-        free(w);
-    }
-    ms__hmap_free(&S.wmap);
+    ms__cut_log_prune(&S.log, NULL);
+    ms__cut_table_free(&S.wt);
     for (i = 0; i < (size_t)S.nmk; i++) /* after an early abort vote */
         if (!done(&S.mk_req[i])) {
             keep_sending(S.mk_req[i], S.mk[S.mk_to[i]].b);
@@ -1030,12 +878,10 @@ static void finish(void)
     S.mk_req = NULL;
     S.mk_to = NULL;
     S.nmk = 0;
-    for (i = 0; i < S.ncomms; i++)
-        free(S.comms[i].world);
-    free(S.comms);
+    ms__cut_comm_records_free(S.comms, S.ncomms);
     S.comms = NULL;
     S.ncomms = 0;
-    S.ncnt = 0;
+    S.cnt.n = 0;
     S.phase = S_IDLE;
     ms.active = 0;
     ms.window = 0;
@@ -1074,7 +920,7 @@ static void every_after(void)
  * ends only when every rank has taken part. */
 static void check_timeout(void)
 {
-    struct wst *w;
+    struct ms__cut_stream *w;
     char what[256];
 
     if (S.timed_out || S.phase == S_IDLE || S.phase == S_ARMED ||
@@ -1088,7 +934,7 @@ static void check_timeout(void)
                  ? "markers (a rank has not reached the safe point)"
              : S.phase == S_CUT ? "messages sent before the cut"
                                 : "the other ranks to finish");
-    for (w = S.wlist; w && S.phase == S_CUT && S.barrier_posted == 2;
+    for (w = S.wt.list; w && S.phase == S_CUT && S.barrier_posted == 2;
          w = w->next) {
         struct ms__comm *c = ms__comm_by_id(w->comm_id);
         struct ms__tagcount *t = c ? recv_count(c, w->source, w->tag) : NULL;
