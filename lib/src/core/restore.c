@@ -1,7 +1,13 @@
 /* mpisnap_restore(): choose the newest committed snapshot every rank can
  * read, fill the protected regions, restore the counters and the safe-point
  * index, and queue the channel state for replay.  Logs and counters of a
- * communicator wait until the program has re-created it. */
+ * communicator wait until the program has re-created it.
+ *
+ * All or nothing: each rank reads its regions into staging buffers, and
+ * they are copied into the program's memory only once every rank has read
+ * and checked everything.  A restore that fails leaves every rank's state
+ * as it was, so the program can start fresh.  The price is a second copy
+ * of the protected state while restoring. */
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -175,6 +181,41 @@ static int apply(struct ms__rankdata *d)
     return 0;
 }
 
+/* Staging buffers: ms__regions with a base of their own.  NULL on
+ * failure, with the reason in err. */
+static struct ms__region *stage_alloc(char *err, size_t n)
+{
+    struct ms__region *st = calloc(ms__nregions ? ms__nregions : 1, sizeof *st);
+    size_t i;
+
+    for (i = 0; st && i < ms__nregions; i++) {
+        st[i] = ms__regions[i];
+        st[i].base = malloc(st[i].bytes ? st[i].bytes : 1);
+        if (!st[i].base) {
+            snprintf(err, n,
+                     "out of memory for a copy of region '%s' (%llu bytes) "
+                     "while restoring",
+                     st[i].name, (unsigned long long)st[i].bytes);
+            while (i--)
+                free(st[i].base);
+            free(st);
+            return NULL;
+        }
+    }
+    if (!st)
+        snprintf(err, n, "out of memory while restoring");
+    return st;
+}
+
+static void stage_free(struct ms__region *st)
+{
+    size_t i;
+
+    for (i = 0; st && i < ms__nregions; i++)
+        free(st[i].base);
+    free(st);
+}
+
 /* Rank 0's list of snapshots to try, newest first, sent to all. */
 static int candidates(uint64_t *ids, int *n)
 {
@@ -218,7 +259,9 @@ int ms__core_restore(void)
     struct ms__rankdata d;
     struct ms__index ix;
     struct ms__comm *c;
+    struct ms__region *stage;
     char err[1024], why[sizeof err];
+    size_t k;
     int n, i, rc, worst;
 
     if (ms__cfg.restart == MS_RESTART_NEVER)
@@ -228,6 +271,7 @@ int ms__core_restore(void)
     for (i = 0; i < n; i++) {
         memset(&d, 0, sizeof d);
         memset(&ix, 0, sizeof ix);
+        stage = NULL;
         err[0] = '\0';
         rc = ms__store_read_index(ms__cfg.dir, ids[i], &ix);
         if (rc < 0)
@@ -238,10 +282,13 @@ int ms__core_restore(void)
                      "(restart on a different rank count is not supported)",
                      (unsigned long long)ids[i], ix.nranks, ms.world_size);
             rc = MPISNAP_EMISMATCH;
-        } else
+        } else if (!(stage = stage_alloc(err, sizeof err))) {
+            rc = MPISNAP_ENOMEM;
+        } else {
             rc = ms__store_read_rank(ms__cfg.dir, ids[i], ms.world_rank,
-                                     ix.checksums[ms.world_rank], ms__regions,
+                                     ix.checksums[ms.world_rank], stage,
                                      ms__nregions, &d, err, sizeof err);
+        }
         ms__store_free_index(&ix);
         /* newest first: the last mismatch is the first one created */
         for (c = ms.comm_list; c && rc == 0; c = c->next)
@@ -253,6 +300,13 @@ int ms__core_restore(void)
             MS_ERROR("snapshot %llu: %s", (unsigned long long)ids[i], err);
         PMPI_Allreduce(&rc, &worst, 1, MPI_INT, MPI_MIN, ms.ctl);
         if (worst == 0) {
+            for (k = 0; k < ms__nregions; k++)
+                memcpy(ms__regions[k].base, stage[k].base,
+                       ms__regions[k].bytes);
+            stage_free(stage);
+            free(d.regions); /* their bases were the staging buffers */
+            d.regions = NULL;
+            d.nregions = 0;
             apply(&d);
             if (ms.world_rank == 0)
                 MS_NOTE("restored snapshot %llu (safe point %llu)",
@@ -260,6 +314,7 @@ int ms__core_restore(void)
                         (unsigned long long)d.point);
             return 1;
         }
+        stage_free(stage);
         ms__store_free_rankdata(&d);
         if (worst != MPISNAP_ECORRUPT && worst != MPISNAP_EIO)
             return worst; /* not damage: a mismatch is the program's */
