@@ -26,6 +26,30 @@ static void handler(int sig)
     got_signal = 1;
 }
 
+static void catch_signal(int sig)
+{
+    struct sigaction sa;
+
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = handler;
+    sa.sa_flags = SA_RESTART;
+    sigemptyset(&sa.sa_mask);
+    sigaction(sig, &sa, NULL);
+}
+
+/* A job script may signal a job whose ranks are still starting: catch the
+ * snapshot signal from the moment the library is loaded, not only from
+ * MPI_Init, and serve it at the first safe points.  A bad MPISNAP_SIGNAL
+ * is left alone here: MPI_Init reports it. */
+__attribute__((constructor)) static void catch_early(void)
+{
+    const char *v = getenv("MPISNAP_SIGNAL");
+    int sig = v ? ms__config_signal(v) : SIGUSR1;
+
+    if (sig > 0)
+        catch_signal(sig);
+}
+
 /* The job's end time from Slurm: squeue's end-time field (ISO 8601,
  * local time).  0 when unknown. */
 static double slurm_end_time(void)
@@ -51,19 +75,12 @@ static double slurm_end_time(void)
 
 int ms__triggers_init(char *errbuf, size_t errlen)
 {
-    struct sigaction sa;
-
     (void)errbuf; /* config.c checked every value */
     (void)errlen;
     on_signal = MS_WANT_SNAPSHOT | (ms__cfg.on_signal_stop ? MS_WANT_STOP : 0);
     stop_before = ms__cfg.stop_before;
-    if (ms__cfg.signal) {
-        memset(&sa, 0, sizeof sa);
-        sa.sa_handler = handler;
-        sa.sa_flags = SA_RESTART;
-        sigemptyset(&sa.sa_mask);
-        sigaction(ms__cfg.signal, &sa, NULL);
-    }
+    if (ms__cfg.signal)
+        catch_signal(ms__cfg.signal);
     if (ms.world_rank == 0 && stop_before >= 0) {
         end_time = ms__cfg.end_time > 0 ? ms__cfg.end_time : slurm_end_time();
         if (end_time > 0)
