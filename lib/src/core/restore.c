@@ -13,8 +13,6 @@
 
 #include "core/core.h"
 
-#define MAX_CANDIDATES 16
-
 /* What waits for a communicator not created yet (by id). */
 static struct ms__rankdata pending;
 static size_t pending_msgs, pending_counters;
@@ -216,36 +214,25 @@ static void stage_free(struct ms__region *st)
     free(st);
 }
 
-/* Rank 0's list of snapshots to try, newest first, sent to all. */
+/* Rank 0's list of snapshots to try, newest first, sent to all; the rule
+ * is the store's (choose.c), which the command-line tool shares. */
 static int candidates(uint64_t *ids, int *n)
 {
-    uint64_t *all = NULL;
-    size_t nall = 0, i;
-    int64_t highest;
-    int rc = 0;
+    size_t k = 0;
+    int rc;
 
     *n = 0;
     if (ms.world_rank == 0) {
-        rc = ms__store_scan(ms__cfg.dir, 0, &all, &nall, &highest);
-        if (rc < 0) {
+        rc = ms__store_candidates(ms__cfg.dir,
+                                  ms__cfg.restart >= 0 ? ms__cfg.restart : -1,
+                                  ids, MS_RESTART_CANDIDATES, &k);
+        if (rc == MPISNAP_ENOSNAP)
+            MS_ERROR("MPISNAP_RESTART=%lld: no committed snapshot with "
+                     "that id in %s",
+                     ms__cfg.restart, ms__cfg.dir);
+        else if (rc < 0)
             MS_ERROR("cannot read %s: %s", ms__cfg.dir, ms__store_lasterr());
-            *n = -1;
-        } else if (ms__cfg.restart >= 0) {
-            for (i = 0; i < nall && all[i] != (uint64_t)ms__cfg.restart; i++)
-                ;
-            if (i == nall) {
-                MS_ERROR("MPISNAP_RESTART=%lld: no committed snapshot with "
-                         "that id in %s",
-                         ms__cfg.restart, ms__cfg.dir);
-                *n = -1;
-            } else {
-                ids[(*n)++] = all[i];
-            }
-        } else {
-            for (i = 0; i < nall && i < MAX_CANDIDATES; i++)
-                ids[(*n)++] = all[i];
-        }
-        free(all);
+        *n = rc < 0 ? -1 : (int)k;
     }
     PMPI_Bcast(n, 1, MPI_INT, 0, ms.ctl);
     if (*n > 0)
@@ -255,7 +242,7 @@ static int candidates(uint64_t *ids, int *n)
 
 int ms__core_restore(void)
 {
-    uint64_t ids[MAX_CANDIDATES];
+    uint64_t ids[MS_RESTART_CANDIDATES];
     struct ms__rankdata d;
     struct ms__index ix;
     struct ms__comm *c;
