@@ -148,6 +148,7 @@ int ms__config_signal(const char *v)
         int sig;
     } names[] = {{"USR1", SIGUSR1}, {"USR2", SIGUSR2}, {"TERM", SIGTERM},
                  {"INT", SIGINT},   {"HUP", SIGHUP},   {"XCPU", SIGXCPU}};
+    struct sigaction old;
     long long n;
     size_t i;
 
@@ -164,19 +165,22 @@ int ms__config_signal(const char *v)
     if (n == SIGKILL || n == SIGSTOP || n == SIGSEGV || n == SIGBUS ||
         n == SIGFPE || n == SIGILL)
         return -1;
+    /* The C library keeps some for itself (glibc: 32 and 33). */
+    if (sigaction((int)n, NULL, &old) < 0)
+        return -1;
     return (int)n;
 }
 
 static int get_signal(const char *var, int *out, char *errbuf, size_t errlen)
 {
-    char want[160];
+    char want[256];
     const char *v;
     int ret = 0, sig;
 
     snprintf(want, sizeof want,
              "none, a signal name (USR1, USR2, TERM, INT, HUP, XCPU) or a "
              "number from 1 to %d other than KILL (%d), STOP (%d), SEGV, "
-             "BUS, FPE and ILL",
+             "BUS, FPE, ILL and those the C library reserves",
              NSIG - 1, SIGKILL, SIGSTOP);
     if (!(v = env(var, want, &ret, errbuf, errlen)))
         return ret;
