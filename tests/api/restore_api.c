@@ -9,15 +9,18 @@
  *   restore_api twice      restart from it: the first restore returns 1, a
  *                          second one and a later protect MPISNAP_ESTATE,
  *                          and the state stays the restored one
- *   restore_api damaged    rank 0 damages rank 1's file of the only
+ *   restore_api damaged    rank 0 damages rank 1's file of every
  *                          snapshot, then every rank restores: the restore
  *                          fails on every rank and no rank's regions were
  *                          written (a fresh start gets untouched state)
  *
  * MPISNAP_DIR names the snapshot directory.  Prints PASS or FAIL. */
+#include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "mpisnap.h"
 #include "mpitest.h"
@@ -76,28 +79,35 @@ static void take_snapshot(void)
     ASSERT_TRUE(done);
 }
 
-/* Rank 0 flips a byte in the middle of rank 1's file of snapshot 0. */
+/* Cut the file at path to half its size (again and again, should the
+ * test be repeated: still damaged). */
+static void cut(const char *path)
+{
+    struct stat st;
+
+    ASSERT_EQ_INT(stat(path, &st), 0);
+    ASSERT_EQ_INT(truncate(path, st.st_size / 2), 0);
+}
+
+/* Rank 0 damages rank 1's file of every committed snapshot. */
 static void damage_rank1(void)
 {
-    const char *dir = getenv("MPISNAP_DIR");
+    const char *root = getenv("MPISNAP_DIR");
     char path[4096];
-    FILE *f;
-    long size;
-    int c;
+    struct dirent *e;
+    DIR *d;
+    int n = 0;
 
-    if (mt_rank == 0) {
-        snprintf(path, sizeof path, "%s/snap-000000/rank-000001.h5", dir);
-        f = fopen(path, "r+b");
-        ASSERT_TRUE(f != NULL);
-        if (f) {
-            fseek(f, 0, SEEK_END);
-            size = ftell(f);
-            fseek(f, size / 2, SEEK_SET);
-            c = fgetc(f);
-            fseek(f, size / 2, SEEK_SET);
-            fputc(c ^ 0x5a, f);
-            fclose(f);
-        }
+    if (mt_rank == 0 && (d = opendir(root))) {
+        while ((e = readdir(d)))
+            if (!strncmp(e->d_name, "snap-", 5) && !strchr(e->d_name, '.')) {
+                snprintf(path, sizeof path, "%s/%s/rank-000001.h5", root,
+                         e->d_name);
+                cut(path);
+                n++;
+            }
+        closedir(d);
+        ASSERT_CMP_INT(n, >, 0);
     }
     MT_OK(MPI_Barrier(MPI_COMM_WORLD));
 }
