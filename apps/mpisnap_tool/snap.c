@@ -110,26 +110,23 @@ static int has_observations(const char *root)
     return n > 0;
 }
 
-/* The newest committed snapshot of root (the truth is the directory
- * names, not the `latest` file). */
+/* The snapshot a restart from root would use, by the library's own rule
+ * (store.h, ms__store_choose): the newest committed one (a directory
+ * holding an index, not the `latest` file) that is not damaged. */
 static int newest(const char *root, uint64_t *id)
 {
-    uint64_t *ids;
-    int *partial, ret;
-    size_t n;
+    char skipped[2048];
+    int ret = ms__store_choose(root, id, skipped, sizeof skipped);
 
-    if ((ret = snap_scan(root, &ids, &partial, &n)))
-        return ret;
-    ret = -1;
-    for (size_t i = 0; i < n && ret; i++)
-        if (!partial[i]) {
-            *id = ids[i];
-            ret = 0;
-        }
-    free(ids);
-    free(partial);
+    if (ret == 0 && skipped[0])
+        fprintf(stderr,
+                "mpisnap %s: %s: %s; using snapshot %llu, as a restart "
+                "would\n",
+                tool_verb, root, skipped, (unsigned long long)*id);
     if (ret == 0)
         return 0;
+    if (ret != MPISNAP_ENOSNAP)
+        return tool_err("%s: %s", root, ms__store_lasterr());
     if (has_observations(root))
         return tool_err("%s: no committed snapshot here (observation "
                         "snapshots: %s/observe)",

@@ -53,13 +53,18 @@ enum mpisnap_errno {
 #define MPISNAP_STOP 2
 
 /* Register a region of this rank's state.  Call after MPI_Init and before
- * mpisnap_restore(); `name` becomes the dataset name in the snapshot.
- * Basic MPI types are stored as their HDF5 native type, others as bytes. */
+ * mpisnap_restore() (MPISNAP_ESTATE otherwise); `name` becomes the dataset
+ * name in the snapshot.  Basic MPI types are stored as their HDF5 native
+ * type, others as bytes. */
 MPISNAP_EXPORT int mpisnap_protect(const char *name, void *base, size_t count,
                                    MPI_Datatype type);
 
-/* Restore the protected regions from the newest committed snapshot (or the
- * one MPISNAP_RESTART names).  1 restored, 0 fresh start, <0 error. */
+/* Restore the protected regions from the newest committed snapshot every
+ * rank can read (or the one MPISNAP_RESTART names).  Collective: call once,
+ * on every rank; a second call is MPISNAP_ESTATE.  1 restored, 0 fresh
+ * start, <0 error.  All or nothing: on an error no rank's regions were
+ * written, so the program can start fresh (restoring holds a second copy
+ * of the protected state in memory for a moment). */
 MPISNAP_EXPORT int mpisnap_restore(void);
 
 /* Safe point: call once per step on every rank, where the program can

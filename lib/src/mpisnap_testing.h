@@ -34,6 +34,8 @@ MPISNAP_EXPORT int mpisnap_test_pending(void);
 
 /* 1 when the library matches receives itself right now. */
 MPISNAP_EXPORT int mpisnap_test_libmatch(void);
+/* 1 when MPISNAP_TRACE turned tracing on. */
+MPISNAP_EXPORT int mpisnap_test_trace(void);
 
 /* Stable id of a communicator (0 when unknown to the library). */
 MPISNAP_EXPORT unsigned long long mpisnap_test_comm_id(MPI_Comm comm);

@@ -365,6 +365,36 @@ def t_missing_rank():
     damaged("missing")
 
 
+def t_choice():
+    """A root names the snapshot a restart would use (issue 11, item 12):
+    the newest snap-N with an index whose files all match their checksums,
+    by the library's own rule; not a newer snap-N without an index."""
+    root = os.path.join(WORK, "case-choice")
+    shutil.rmtree(root, ignore_errors=True)
+    shutil.copytree(BANK, root)
+    older, newer = snapdir(root, 0), snapdir(root, 1)
+    id_of = lambda d: int(os.path.basename(d).split("-")[1])
+    noindex = os.path.join(root, "snap-%06d" % (id_of(newer) + 1))
+    shutil.copytree(newer, noindex)
+    os.remove(os.path.join(noindex, "index.h5"))
+    for how in ([root], [root + ":latest"], ["latest", "--dir", root]):
+        expect(run("verify", *how), 0,
+               "verifying snapshot %d of bank" % id_of(newer), ": OK")
+    expect(run("show", root), 0, "snapshot %d" % id_of(newer))
+    # The newest committed one damaged: a restart falls back, so does the
+    # tool, and says why.
+    flip_byte(os.path.join(newer, "rank-000002.h5"))
+    p = run("verify", root)
+    expect(p, 0, "verifying snapshot %d of bank" % id_of(older), ": OK")
+    check("snapshot %d is damaged" % id_of(newer) in p.stderr and
+          "rank-000002.h5: checksum mismatch" in p.stderr,
+          "the fallback is explained")
+    # Nothing readable: the newest committed one, and its failure.
+    flip_byte(os.path.join(older, "rank-000001.h5"))
+    expect(run("verify", root), 1, "snapshot %d" % id_of(newer),
+           "checksum mismatch")
+
+
 def t_version():
     h5py = h5py_or_skip()
     dst = copy(snapdir(HEAT), "version")

@@ -6,6 +6,9 @@
 
 struct ms__region *ms__regions;
 size_t ms__nregions;
+/* mpisnap_restore() was called: the regions a snapshot holds are fixed,
+ * and the channel state must be queued only once. */
+static int restore_called;
 
 /* MPI basic datatype -> stored element type. */
 static int etype_of(MPI_Datatype t)
@@ -50,6 +53,11 @@ int mpisnap_protect(const char *name, void *base, size_t count,
     MS_CHECK(ms.initialized && !ms.finalized, ret = MPISNAP_ESTATE,
              "mpisnap_protect(\"%s\"): call it after MPI_Init",
              name ? name : "(null)");
+    MS_CHECK(!restore_called, ret = MPISNAP_ESTATE,
+             "mpisnap_protect(\"%s\"): called after mpisnap_restore(): "
+             "protect every region before it, or snapshots would hold a "
+             "region a restart cannot restore",
+             name ? name : "(null)");
     MS_CHECK(name && *name && strlen(name) < sizeof r->name &&
                  !strchr(name, '/'),
              ret = MPISNAP_EINVAL,
@@ -84,9 +92,17 @@ error:
 
 int mpisnap_restore(void)
 {
-    if (!ms.initialized || ms.finalized)
-        return MPISNAP_ESTATE;
-    return ms__core_restore();
+    int ret;
+
+    MS_CHECK(ms.initialized && !ms.finalized, ret = MPISNAP_ESTATE,
+             "mpisnap_restore: call it after MPI_Init");
+    MS_CHECK(!restore_called, ret = MPISNAP_ESTATE,
+             "mpisnap_restore: called twice: the program's state and the "
+             "messages in flight are restored once, by the first call");
+    restore_called = 1;
+    ret = ms__core_restore();
+error:
+    return ret;
 }
 
 int mpisnap_point(void)

@@ -17,8 +17,6 @@ void ms__core_want(int what);
 
 /* Triggers (triggers.c): signal, halt file, end of the allocation. */
 int ms__triggers_init(char *errbuf, size_t errlen);
-/* "USR2", "SIGUSR2" or a number -> signal number, -1 when unknown. */
-int ms__signal_number(const char *name);
 /* At every safe point: what the triggers ask for (MS_WANT_* bits). */
 int ms__triggers_poll(void);
 

@@ -1080,40 +1080,22 @@ static void handler(int sig)
 
 int ms__obs_init(char *errbuf, size_t errlen)
 {
-    const char *v = getenv("MPISNAP_OBSERVE_SIGNAL"), *ck;
     char root[PATH_MAX + 16];
     struct sigaction sa;
     int64_t highest = -1;
     uint64_t *ids = NULL;
     size_t nids = 0;
-    int sig = SIGUSR2;
 
     ms.observe = ms__cfg.observe;
     if (!ms.observe)
         return 0;
-    if (v && *v && strcasecmp(v, "none") != 0 &&
-        (sig = ms__signal_number(v)) < 0) {
-        snprintf(errbuf, errlen,
-                 "MPISNAP_OBSERVE_SIGNAL=\"%s\" is not valid: expected a "
-                 "signal name such as USR2, a number, or none",
-                 v);
-        return MPISNAP_EINVAL;
-    }
-    ck = getenv("MPISNAP_SIGNAL");
-    if (!(v && strcasecmp(v, "none") == 0) &&
-        sig == (ck && *ck ? ms__signal_number(ck) : SIGUSR1)) {
-        snprintf(errbuf, errlen,
-                 "MPISNAP_OBSERVE_SIGNAL and MPISNAP_SIGNAL name the same "
-                 "signal (%d): one signal cannot both observe and snapshot",
-                 sig);
-        return MPISNAP_EINVAL;
-    }
-    if (!(v && strcasecmp(v, "none") == 0)) {
+    /* config.c checked the signal, and that it is not MPISNAP_SIGNAL */
+    if (ms__cfg.observe_signal) {
         memset(&sa, 0, sizeof sa);
         sa.sa_handler = handler;
         sigemptyset(&sa.sa_mask);
         sa.sa_flags = SA_RESTART;
-        sigaction(sig, &sa, NULL);
+        sigaction(ms__cfg.observe_signal, &sa, NULL);
     }
     PMPI_Comm_dup(MPI_COMM_WORLD, &ms.octl);
     PMPI_Comm_set_errhandler(ms.octl, MPI_ERRORS_RETURN);

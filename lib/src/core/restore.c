@@ -1,13 +1,17 @@
 /* mpisnap_restore(): choose the newest committed snapshot every rank can
  * read, fill the protected regions, restore the counters and the safe-point
  * index, and queue the channel state for replay.  Logs and counters of a
- * communicator wait until the program has re-created it. */
+ * communicator wait until the program has re-created it.
+ *
+ * All or nothing: each rank reads its regions into staging buffers, and
+ * they are copied into the program's memory only once every rank has read
+ * and checked everything.  A restore that fails leaves every rank's state
+ * as it was, so the program can start fresh.  The price is a second copy
+ * of the protected state while restoring. */
 #include <stdio.h>
 #include <stdlib.h>
 
 #include "core/core.h"
-
-#define MAX_CANDIDATES 16
 
 /* What waits for a communicator not created yet (by id). */
 static struct ms__rankdata pending;
@@ -185,36 +189,60 @@ static int apply(struct ms__rankdata *d)
     return 0;
 }
 
-/* Rank 0's list of snapshots to try, newest first, sent to all. */
+/* Staging buffers: ms__regions with a base of their own.  NULL on
+ * failure, with the reason in err. */
+static struct ms__region *stage_alloc(char *err, size_t n)
+{
+    struct ms__region *st = calloc(ms__nregions ? ms__nregions : 1, sizeof *st);
+    size_t i;
+
+    for (i = 0; st && i < ms__nregions; i++) {
+        st[i] = ms__regions[i];
+        st[i].base = malloc(st[i].bytes ? st[i].bytes : 1);
+        if (!st[i].base) {
+            snprintf(err, n,
+                     "out of memory for a copy of region '%s' (%llu bytes) "
+                     "while restoring",
+                     st[i].name, (unsigned long long)st[i].bytes);
+            while (i--)
+                free(st[i].base);
+            free(st);
+            return NULL;
+        }
+    }
+    if (!st)
+        snprintf(err, n, "out of memory while restoring");
+    return st;
+}
+
+static void stage_free(struct ms__region *st)
+{
+    size_t i;
+
+    for (i = 0; st && i < ms__nregions; i++)
+        free(st[i].base);
+    free(st);
+}
+
+/* Rank 0's list of snapshots to try, newest first, sent to all; the rule
+ * is the store's (choose.c), which the command-line tool shares. */
 static int candidates(uint64_t *ids, int *n)
 {
-    uint64_t *all = NULL;
-    size_t nall = 0, i;
-    int64_t highest;
-    int rc = 0;
+    size_t k = 0;
+    int rc;
 
     *n = 0;
     if (ms.world_rank == 0) {
-        rc = ms__store_scan(ms__cfg.dir, 0, &all, &nall, &highest);
-        if (rc < 0) {
+        rc = ms__store_candidates(ms__cfg.dir,
+                                  ms__cfg.restart >= 0 ? ms__cfg.restart : -1,
+                                  ids, MS_RESTART_CANDIDATES, &k);
+        if (rc == MPISNAP_ENOSNAP)
+            MS_ERROR("MPISNAP_RESTART=%lld: no committed snapshot with "
+                     "that id in %s",
+                     ms__cfg.restart, ms__cfg.dir);
+        else if (rc < 0)
             MS_ERROR("cannot read %s: %s", ms__cfg.dir, ms__store_lasterr());
-            *n = -1;
-        } else if (ms__cfg.restart >= 0) {
-            for (i = 0; i < nall && all[i] != (uint64_t)ms__cfg.restart; i++)
-                ;
-            if (i == nall) {
-                MS_ERROR("MPISNAP_RESTART=%lld: no committed snapshot with "
-                         "that id in %s",
-                         ms__cfg.restart, ms__cfg.dir);
-                *n = -1;
-            } else {
-                ids[(*n)++] = all[i];
-            }
-        } else {
-            for (i = 0; i < nall && i < MAX_CANDIDATES; i++)
-                ids[(*n)++] = all[i];
-        }
-        free(all);
+        *n = rc < 0 ? -1 : (int)k;
     }
     PMPI_Bcast(n, 1, MPI_INT, 0, ms.ctl);
     if (*n > 0)
@@ -224,11 +252,13 @@ static int candidates(uint64_t *ids, int *n)
 
 int ms__core_restore(void)
 {
-    uint64_t ids[MAX_CANDIDATES];
+    uint64_t ids[MS_RESTART_CANDIDATES];
     struct ms__rankdata d;
     struct ms__index ix;
     struct ms__comm *c;
+    struct ms__region *stage;
     char err[1024], why[sizeof err];
+    size_t k;
     int n, i, rc, worst;
 
     if (ms__cfg.restart == MS_RESTART_NEVER)
@@ -238,6 +268,7 @@ int ms__core_restore(void)
     for (i = 0; i < n; i++) {
         memset(&d, 0, sizeof d);
         memset(&ix, 0, sizeof ix);
+        stage = NULL;
         err[0] = '\0';
         rc = ms__store_read_index(ms__cfg.dir, ids[i], &ix);
         if (rc < 0)
@@ -248,10 +279,13 @@ int ms__core_restore(void)
                      "(restart on a different rank count is not supported)",
                      (unsigned long long)ids[i], ix.nranks, ms.world_size);
             rc = MPISNAP_EMISMATCH;
-        } else
+        } else if (!(stage = stage_alloc(err, sizeof err))) {
+            rc = MPISNAP_ENOMEM;
+        } else {
             rc = ms__store_read_rank(ms__cfg.dir, ids[i], ms.world_rank,
-                                     ix.checksums[ms.world_rank], ms__regions,
+                                     ix.checksums[ms.world_rank], stage,
                                      ms__nregions, &d, err, sizeof err);
+        }
         ms__store_free_index(&ix);
         /* newest first: the last mismatch is the first one created */
         for (c = ms.comm_list; c && rc == 0; c = c->next)
@@ -263,6 +297,13 @@ int ms__core_restore(void)
             MS_ERROR("snapshot %llu: %s", (unsigned long long)ids[i], err);
         PMPI_Allreduce(&rc, &worst, 1, MPI_INT, MPI_MIN, ms.ctl);
         if (worst == 0) {
+            for (k = 0; k < ms__nregions; k++)
+                memcpy(ms__regions[k].base, stage[k].base,
+                       ms__regions[k].bytes);
+            stage_free(stage);
+            free(d.regions); /* their bases were the staging buffers */
+            d.regions = NULL;
+            d.nregions = 0;
             apply(&d);
             if (ms.world_rank == 0)
                 MS_NOTE("restored snapshot %llu (safe point %llu)",
@@ -270,6 +311,7 @@ int ms__core_restore(void)
                         (unsigned long long)d.point);
             return 1;
         }
+        stage_free(stage);
         ms__store_free_rankdata(&d);
         if (worst != MPISNAP_ECORRUPT && worst != MPISNAP_EIO)
             return worst; /* not damage: a mismatch is the program's */

@@ -1268,8 +1268,7 @@ int ms__core_init(void)
     size_t nids = 0;
     char err[256];
 
-    if (getenv("MPISNAP_TEST_IGNORE_MARKERS"))
-        ignore_markers = atoi(getenv("MPISNAP_TEST_IGNORE_MARKERS"));
+    ignore_markers = ms__cfg.ignore_markers;
     if (ms__triggers_init(err, sizeof err) < 0 ||
         ms__obs_init(err, sizeof err) < 0) {
         if (ms.world_rank == 0)

@@ -26,24 +26,28 @@ static void handler(int sig)
     got_signal = 1;
 }
 
-int ms__signal_number(const char *name)
+static void catch_signal(int sig)
 {
-    static const struct {
-        const char *name;
-        int sig;
-    } names[] = {{"USR1", SIGUSR1}, {"USR2", SIGUSR2}, {"TERM", SIGTERM},
-                 {"INT", SIGINT},   {"HUP", SIGHUP},   {"XCPU", SIGXCPU}};
-    size_t i;
-    int n;
-    char *end;
+    struct sigaction sa;
 
-    if (!strncasecmp(name, "SIG", 3))
-        name += 3;
-    for (i = 0; i < sizeof names / sizeof *names; i++)
-        if (!strcasecmp(name, names[i].name))
-            return names[i].sig;
-    n = (int)strtol(name, &end, 10);
-    return *name && !*end && n > 0 && n < NSIG ? n : -1;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = handler;
+    sa.sa_flags = SA_RESTART;
+    sigemptyset(&sa.sa_mask);
+    sigaction(sig, &sa, NULL);
+}
+
+/* A job script may signal a job whose ranks are still starting: catch the
+ * snapshot signal from the moment the library is loaded, not only from
+ * MPI_Init, and serve it at the first safe points.  A bad MPISNAP_SIGNAL
+ * is left alone here: MPI_Init reports it. */
+__attribute__((constructor)) static void catch_early(void)
+{
+    const char *v = getenv("MPISNAP_SIGNAL");
+    int sig = v ? ms__config_signal(v) : SIGUSR1;
+
+    if (sig > 0)
+        catch_signal(sig);
 }
 
 /* The job's end time from Slurm: squeue's end-time field (ISO 8601,
@@ -71,57 +75,14 @@ static double slurm_end_time(void)
 
 int ms__triggers_init(char *errbuf, size_t errlen)
 {
-    const char *v = getenv("MPISNAP_SIGNAL");
-    struct sigaction sa;
-    char *end;
-    int sig = SIGUSR1;
-
-    if (v && *v && strcasecmp(v, "none") != 0) {
-        if ((sig = ms__signal_number(v)) < 0) {
-            snprintf(errbuf, errlen,
-                     "MPISNAP_SIGNAL=\"%s\" is not valid: expected a signal "
-                     "name (USR1, USR2, TERM, ...), a number, or none",
-                     v);
-            return MPISNAP_EINVAL;
-        }
-    } else if (v && !strcasecmp(v, "none")) {
-        sig = 0;
-    }
-    v = getenv("MPISNAP_ON_SIGNAL");
-    if (v && *v) {
-        if (!strcasecmp(v, "snapshot"))
-            on_signal = MS_WANT_SNAPSHOT;
-        else if (!strcasecmp(v, "stop"))
-            on_signal = MS_WANT_SNAPSHOT | MS_WANT_STOP;
-        else {
-            snprintf(errbuf, errlen,
-                     "MPISNAP_ON_SIGNAL=\"%s\" is not valid: expected "
-                     "snapshot or stop",
-                     v);
-            return MPISNAP_EINVAL;
-        }
-    }
-    v = getenv("MPISNAP_STOP_BEFORE");
-    if (v && *v) {
-        stop_before = strtod(v, &end);
-        if (*end || stop_before < 0) {
-            snprintf(errbuf, errlen,
-                     "MPISNAP_STOP_BEFORE=\"%s\" is not valid: expected a "
-                     "number of seconds >= 0",
-                     v);
-            return MPISNAP_EINVAL;
-        }
-    }
-    if (sig) {
-        memset(&sa, 0, sizeof sa);
-        sa.sa_handler = handler;
-        sa.sa_flags = SA_RESTART;
-        sigemptyset(&sa.sa_mask);
-        sigaction(sig, &sa, NULL);
-    }
+    (void)errbuf; /* config.c checked every value */
+    (void)errlen;
+    on_signal = MS_WANT_SNAPSHOT | (ms__cfg.on_signal_stop ? MS_WANT_STOP : 0);
+    stop_before = ms__cfg.stop_before;
+    if (ms__cfg.signal)
+        catch_signal(ms__cfg.signal);
     if (ms.world_rank == 0 && stop_before >= 0) {
-        v = getenv("MPISNAP_END_TIME");
-        end_time = v && *v ? strtod(v, NULL) : slurm_end_time();
+        end_time = ms__cfg.end_time > 0 ? ms__cfg.end_time : slurm_end_time();
         if (end_time > 0)
             MS_INFO("the job ends at %.0f: stopping %.0f s before", end_time,
                     stop_before);

@@ -5,19 +5,38 @@
 
 #include "pmpi/pmpi.h"
 
-static void setup(void)
+/* Read the MPISNAP_* settings; on a bad one, end the job.  The ranks
+ * agree first, the lowest rank that found an error prints it, and every
+ * rank finalizes and exits after that: MPI_Abort could kill rank 0 before
+ * its message has left the process. */
+static void load_config(void)
 {
     char err[512];
+    int mine, first;
+
+    mine = ms__config_load(err, sizeof err) < 0 ? ms.world_rank : ms.world_size;
+    if (PMPI_Allreduce(&mine, &first, 1, MPI_INT, MPI_MIN, MPI_COMM_WORLD) !=
+        MPI_SUCCESS)
+        first = mine;
+    if (first == ms.world_size)
+        return;
+    if (first == ms.world_rank) {
+        fprintf(stderr, "mpisnap: %s\n", err);
+        fflush(stderr);
+    }
+    PMPI_Barrier(MPI_COMM_WORLD);
+    PMPI_Finalize();
+    exit(1);
+}
+
+static void setup(void)
+{
     int *ub, flag = 0;
 
     PMPI_Comm_rank(MPI_COMM_WORLD, &ms.world_rank);
     PMPI_Comm_size(MPI_COMM_WORLD, &ms.world_size);
     ms__log_rank = ms.world_rank;
-    if (ms__config_load(err, sizeof err) < 0) {
-        if (ms.world_rank == 0)
-            fprintf(stderr, "mpisnap: %s\n", err);
-        PMPI_Abort(MPI_COMM_WORLD, 1);
-    }
+    load_config();
     PMPI_Comm_get_attr(MPI_COMM_WORLD, MPI_TAG_UB, &ub, &flag);
     ms.tag_ub = flag ? *ub : 32767;
     ms__comm_init();

@@ -160,6 +160,11 @@ int mpisnap_test_libmatch(void)
     return ms.slow;
 }
 
+int mpisnap_test_trace(void)
+{
+    return ms.trace;
+}
+
 unsigned long long mpisnap_test_comm_id(MPI_Comm comm)
 {
     struct ms__comm *c = ms__hmap_get(&ms.comms, MS_KEY(comm));

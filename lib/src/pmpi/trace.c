@@ -12,14 +12,9 @@ static size_t cap, next, count;
 
 int ms__trace_init(void)
 {
-    const char *v = getenv("MPISNAP_TRACE");
-    const char *n = getenv("MPISNAP_TRACE_SIZE");
-
-    if (!v || !*v || !strcmp(v, "0"))
+    if (!ms__cfg.trace)
         return 0;
-    cap = n && *n ? strtoul(n, NULL, 10) : 4096;
-    if (cap < 16)
-        cap = 16;
+    cap = ms__cfg.trace_size;
     ring = calloc(cap, sizeof *ring);
     if (!ring)
         return MPISNAP_ENOMEM;

@@ -229,6 +229,24 @@ int ms__store_discard(const char *root, uint64_t id);
 int ms__store_scan(const char *root, int remove_partial, uint64_t **ids,
                    size_t *nids, int64_t *highest);
 
+/* ---- which snapshot a restart uses (choose.c) ----
+ * One rule for the library's restore and the command-line tool.
+ * Candidates: the committed snapshots of root (ms__store_scan), newest
+ * first, at most max; want >= 0: only that id (MPISNAP_ENOSNAP when it is
+ * not committed).  A restart tries them in order and goes on to the next
+ * only when one is damaged (MPISNAP_ECORRUPT, MPISNAP_EIO: an index that
+ * does not read, a rank file missing or not matching the index's
+ * checksum). */
+#define MS_RESTART_CANDIDATES 16
+int ms__store_candidates(const char *root, int64_t want, uint64_t *ids,
+                         size_t max, size_t *n);
+/* For the tool, without MPI: the candidate a restart would use, judged by
+ * the files (the restore also checks the regions against the program).
+ * skipped gets "snapshot N is damaged (why)" for each newer one passed
+ * over.  When every candidate is damaged, the newest (the restore fails on
+ * it).  MPISNAP_ENOSNAP when root has no committed snapshot. */
+int ms__store_choose(const char *root, uint64_t *id, char *skipped, size_t n);
+
 /* Read the index of a committed snapshot, observation fields included
  * (free with ms__store_free_index).  MPISNAP_ENOSNAP when the snapshot is
  * not there, MPISNAP_EVERSION when it was written by a newer format. */

@@ -1,6 +1,11 @@
 /* Configuration from MPISNAP_* environment variables, read at MPI_Init.
- * A bad value is an error naming the variable, never a silent default. */
+ * Every variable goes through one strict parser of its kind (count,
+ * seconds, boolean, signal, time, or one of a few words): a bad value,
+ * an empty one included, is an error naming the variable and the form it
+ * accepts, never a silent default or a truncated number. */
 #include <errno.h>
+#include <limits.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,6 +24,9 @@ double ms__now(void)
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
+#define MAX_SECONDS 1e9          /* about 31 years */
+#define MAX_EPOCH 253402300799LL /* 9999-12-31T23:59:59Z */
+
 static int bad(char *errbuf, size_t errlen, const char *var, const char *val,
                const char *want)
 {
@@ -27,132 +35,310 @@ static int bad(char *errbuf, size_t errlen, const char *var, const char *val,
     return MPISNAP_EINVAL;
 }
 
-static int get_ll(const char *var, long long min, long long *out, char *errbuf,
-                  size_t errlen)
+/* Decimal digits only, no sign, no space, in [min, max]. */
+static int count_of(const char *v, long long min, long long max, long long *out)
 {
-    const char *v = getenv(var);
     char *end;
     long long x;
 
-    if (!v || !*v)
-        return 0;
+    if (*v < '0' || *v > '9')
+        return -1;
     errno = 0;
     x = strtoll(v, &end, 10);
-    if (errno || *end || x < min) {
-        char want[64];
-        snprintf(want, sizeof want, "an integer >= %lld", min);
-        return bad(errbuf, errlen, var, v, want);
-    }
+    if (errno || *end || x < min || x > max)
+        return -1;
     *out = x;
     return 0;
 }
 
-static int get_seconds(const char *var, double *out, char *errbuf,
-                       size_t errlen)
+/* Digits with an optional fraction ("30", "0.5"): no sign, exponent, hex,
+ * inf or nan. */
+static int seconds_of(const char *v, double *out)
+{
+    size_t digits = strspn(v, "0123456789"), frac = 0;
+
+    if (v[digits] == '.')
+        frac = strspn(v + digits + 1, "0123456789");
+    if (digits + frac == 0 ||
+        v[digits + (v[digits] == '.' ? 1 + frac : 0)] != '\0')
+        return -1;
+    *out = strtod(v, NULL);
+    return *out <= MAX_SECONDS ? 0 : -1;
+}
+
+/* The variable's value; NULL when unset.  Set but empty is an error. */
+static const char *env(const char *var, const char *want, int *ret,
+                       char *errbuf, size_t errlen)
 {
     const char *v = getenv(var);
-    char *end;
-    double x;
 
-    if (!v || !*v)
+    if (v && !*v) {
+        snprintf(errbuf, errlen, "%s is set but empty: expected %s", var, want);
+        *ret = MPISNAP_EINVAL;
+        return NULL;
+    }
+    return v;
+}
+
+/* The parsers of each kind: leave *out alone when the variable is unset. */
+static int get_count(const char *var, long long min, long long max,
+                     long long *out, char *errbuf, size_t errlen)
+{
+    char want[96];
+    const char *v;
+    int ret = 0;
+
+    snprintf(want, sizeof want, "a whole number from %lld to %lld", min, max);
+    if ((v = env(var, want, &ret, errbuf, errlen)) &&
+        count_of(v, min, max, out))
+        return bad(errbuf, errlen, var, v, want);
+    return ret;
+}
+
+static int get_int(const char *var, int min, int *out, char *errbuf,
+                   size_t errlen)
+{
+    long long x = *out;
+    int ret = get_count(var, min, INT_MAX, &x, errbuf, errlen);
+
+    *out = (int)x;
+    return ret;
+}
+
+/* Seconds in [0, MAX_SECONDS]; positive: 0 is refused too. */
+static int get_seconds(const char *var, int positive, double *out, char *errbuf,
+                       size_t errlen)
+{
+    char want[96];
+    const char *v;
+    int ret = 0;
+
+    snprintf(want, sizeof want,
+             "a number of seconds %s 0 and at most %.0f, such as 30 or 0.5",
+             positive ? ">" : ">=", MAX_SECONDS);
+    if ((v = env(var, want, &ret, errbuf, errlen)) &&
+        (seconds_of(v, out) || (positive && *out == 0)))
+        return bad(errbuf, errlen, var, v, want);
+    return ret;
+}
+
+static int get_bool(const char *var, int *out, char *errbuf, size_t errlen)
+{
+    static const char *const no[] = {"0", "no", "off", "false"};
+    static const char *const yes[] = {"1", "yes", "on", "true"};
+    static const char want[] = "1, yes, on or true; 0, no, off or false";
+    const char *v;
+    int ret = 0, i;
+
+    if (!(v = env(var, want, &ret, errbuf, errlen)))
+        return ret;
+    for (i = 0; i < 4; i++) {
+        if (!strcasecmp(v, no[i]) || !strcasecmp(v, yes[i])) {
+            *out = !strcasecmp(v, yes[i]);
+            return 0;
+        }
+    }
+    return bad(errbuf, errlen, var, v, want);
+}
+
+int ms__config_signal(const char *v)
+{
+    static const struct {
+        const char *name;
+        int sig;
+    } names[] = {{"USR1", SIGUSR1}, {"USR2", SIGUSR2}, {"TERM", SIGTERM},
+                 {"INT", SIGINT},   {"HUP", SIGHUP},   {"XCPU", SIGXCPU}};
+    struct sigaction old;
+    long long n;
+    size_t i;
+
+    if (!strcasecmp(v, "none"))
         return 0;
-    errno = 0;
-    x = strtod(v, &end);
-    if (errno || *end || x < 0)
-        return bad(errbuf, errlen, var, v, "a number of seconds >= 0");
-    *out = x;
+    if (!strncasecmp(v, "SIG", 3))
+        v += 3;
+    for (i = 0; i < sizeof names / sizeof *names; i++)
+        if (!strcasecmp(v, names[i].name))
+            return names[i].sig;
+    if (count_of(v, 1, NSIG - 1, &n))
+        return -1;
+    /* KILL and STOP cannot be caught; the faults are the program's own. */
+    if (n == SIGKILL || n == SIGSTOP || n == SIGSEGV || n == SIGBUS ||
+        n == SIGFPE || n == SIGILL)
+        return -1;
+    /* The C library keeps some for itself (glibc: 32 and 33). */
+    if (sigaction((int)n, NULL, &old) < 0)
+        return -1;
+    return (int)n;
+}
+
+static int get_signal(const char *var, int *out, char *errbuf, size_t errlen)
+{
+    char want[256];
+    const char *v;
+    int ret = 0, sig;
+
+    snprintf(want, sizeof want,
+             "none, a signal name (USR1, USR2, TERM, INT, HUP, XCPU) or a "
+             "number from 1 to %d other than KILL (%d), STOP (%d), SEGV, "
+             "BUS, FPE, ILL and those the C library reserves",
+             NSIG - 1, SIGKILL, SIGSTOP);
+    if (!(v = env(var, want, &ret, errbuf, errlen)))
+        return ret;
+    if ((sig = ms__config_signal(v)) < 0)
+        return bad(errbuf, errlen, var, v, want);
+    *out = sig;
     return 0;
 }
+
+/* A time in whole seconds since the epoch. */
+static int get_time(const char *var, double *out, char *errbuf, size_t errlen)
+{
+    static const char want[] = "a time in whole seconds since the epoch "
+                               "(as `date +%s` prints it)";
+    const char *v;
+    long long t;
+    int ret = 0;
+
+    if (!(v = env(var, want, &ret, errbuf, errlen)))
+        return ret;
+    if (count_of(v, 1, MAX_EPOCH, &t))
+        return bad(errbuf, errlen, var, v, want);
+    *out = (double)t;
+    return 0;
+}
+
+/* One of words[] (case-insensitive): its index into *out. */
+static int get_word(const char *var, const char *const *words, int nwords,
+                    const char *want, int *out, char *errbuf, size_t errlen)
+{
+    const char *v;
+    int ret = 0, i;
+
+    if (!(v = env(var, want, &ret, errbuf, errlen)))
+        return ret;
+    for (i = 0; i < nwords; i++)
+        if (!strcasecmp(v, words[i])) {
+            *out = i;
+            return 0;
+        }
+    return bad(errbuf, errlen, var, v, want);
+}
+
+static int get_restart(long long *out, char *errbuf, size_t errlen)
+{
+    static const char want[] = "auto, never or a snapshot id";
+    const char *v;
+    int ret = 0;
+
+    if (!(v = env("MPISNAP_RESTART", want, &ret, errbuf, errlen)))
+        return ret;
+    if (!strcasecmp(v, "auto"))
+        *out = MS_RESTART_AUTO;
+    else if (!strcasecmp(v, "never"))
+        *out = MS_RESTART_NEVER;
+    else if (count_of(v, 0, INT64_MAX, out))
+        return bad(errbuf, errlen, "MPISNAP_RESTART", v, want);
+    return 0;
+}
+
+static int get_kill_in_write(struct ms__config *c, char *errbuf, size_t errlen)
+{
+    static const char want[] = "RANK:SNAPSHOT_ID";
+    const char *v, *colon;
+    char rank[24];
+    long long r;
+    int ret = 0;
+
+    if (!(v = env("MPISNAP_TEST_KILL_IN_WRITE", want, &ret, errbuf, errlen)))
+        return ret;
+    colon = strchr(v, ':');
+    if (!colon || (size_t)(colon - v) >= sizeof rank)
+        return bad(errbuf, errlen, "MPISNAP_TEST_KILL_IN_WRITE", v, want);
+    memcpy(rank, v, (size_t)(colon - v));
+    rank[colon - v] = '\0';
+    if (count_of(rank, 0, INT_MAX, &r) ||
+        count_of(colon + 1, 0, INT64_MAX, &c->kill_id))
+        return bad(errbuf, errlen, "MPISNAP_TEST_KILL_IN_WRITE", v, want);
+    c->kill_rank = (int)r;
+    return 0;
+}
+
+#define TRY(call)                                                              \
+    do {                                                                       \
+        if ((ret = (call)) < 0)                                                \
+            return ret;                                                        \
+    } while (0)
 
 int ms__config_load(char *errbuf, size_t errlen)
 {
     static const char *const levels[] = {"error", "warn", "info", "debug"};
-    struct ms__config c = {
-        .restart = MS_RESTART_AUTO, .keep = 2, .timeout = 60};
+    static const char *const on_signal[] = {"snapshot", "stop"};
+    static const char *const on_hang[] = {"report", "abort"};
+    struct ms__config c = {.restart = MS_RESTART_AUTO,
+                           .keep = 2,
+                           .timeout = 60,
+                           .signal = SIGUSR1,
+                           .on_signal_stop = 1,
+                           .stop_before = -1,
+                           .observe_signal = SIGUSR2,
+                           .trace_size = 4096,
+                           .observe_keep = 10,
+                           .kill_rank = -1,
+                           .ignore_markers = -1};
     const char *v;
     long long x;
-    int ret, i;
+    int ret = 0, level = ms__log_level;
 
-    v = getenv("MPISNAP_DIR");
-    if (v && *v) {
-        if (strlen(v) >= sizeof c.dir - 32)
-            return bad(errbuf, errlen, "MPISNAP_DIR", v, "a shorter path");
-        strcpy(c.dir, v);
-    } else {
-        strcpy(c.dir, "mpisnap-snapshots");
-    }
+    v = env("MPISNAP_DIR", "a directory", &ret, errbuf, errlen);
+    if (ret < 0)
+        return ret;
+    if (v && strlen(v) >= sizeof c.dir - 32)
+        return bad(errbuf, errlen, "MPISNAP_DIR", v, "a shorter path");
+    strcpy(c.dir, v ? v : "mpisnap-snapshots");
 
-    v = getenv("MPISNAP_RESTART");
-    if (v && *v && strcasecmp(v, "auto") != 0) {
-        if (strcasecmp(v, "never") == 0) {
-            c.restart = MS_RESTART_NEVER;
-        } else {
-            x = -1;
-            if (get_ll("MPISNAP_RESTART", 0, &x, errbuf, errlen) < 0)
-                return bad(errbuf, errlen, "MPISNAP_RESTART", v,
-                           "auto, never or a snapshot id");
-            c.restart = x;
-        }
-    }
+    TRY(get_restart(&c.restart, errbuf, errlen));
+    TRY(get_int("MPISNAP_KEEP", 1, &c.keep, errbuf, errlen));
+    TRY(get_count("MPISNAP_EVERY", 0, INT64_MAX, &c.every, errbuf, errlen));
+    TRY(get_seconds("MPISNAP_INTERVAL", 0, &c.interval, errbuf, errlen));
+    TRY(get_seconds("MPISNAP_TIMEOUT", 1, &c.timeout, errbuf, errlen));
+    TRY(get_signal("MPISNAP_SIGNAL", &c.signal, errbuf, errlen));
+    TRY(get_word("MPISNAP_ON_SIGNAL", on_signal, 2, "snapshot or stop",
+                 &c.on_signal_stop, errbuf, errlen));
+    TRY(get_seconds("MPISNAP_STOP_BEFORE", 0, &c.stop_before, errbuf, errlen));
+    TRY(get_time("MPISNAP_END_TIME", &c.end_time, errbuf, errlen));
+    TRY(get_word("MPISNAP_LOG", levels, 4, "error, warn, info or debug", &level,
+                 errbuf, errlen));
 
-    x = c.keep;
-    if ((ret = get_ll("MPISNAP_KEEP", 1, &x, errbuf, errlen)) < 0)
-        return ret;
-    c.keep = (int)x;
-    if ((ret = get_ll("MPISNAP_EVERY", 0, &c.every, errbuf, errlen)) < 0)
-        return ret;
-    if ((ret = get_seconds("MPISNAP_INTERVAL", &c.interval, errbuf, errlen)) <
-        0)
-        return ret;
-    if ((ret = get_seconds("MPISNAP_TIMEOUT", &c.timeout, errbuf, errlen)) < 0)
-        return ret;
-    if (c.timeout == 0)
-        return bad(errbuf, errlen, "MPISNAP_TIMEOUT", getenv("MPISNAP_TIMEOUT"),
-                   "a number of seconds > 0");
-    x = 0;
-    if ((ret = get_ll("MPISNAP_TEST_LIBMATCH", 0, &x, errbuf, errlen)) < 0)
-        return ret;
-    c.libmatch = x != 0;
+    TRY(get_bool("MPISNAP_TRACE", &c.trace, errbuf, errlen));
+    x = c.trace_size;
+    TRY(get_count("MPISNAP_TRACE_SIZE", 16, 1 << 24, &x, errbuf, errlen));
+    c.trace_size = (size_t)x;
 
-    x = 0;
-    if ((ret = get_ll("MPISNAP_OBSERVE", 0, &x, errbuf, errlen)) < 0)
-        return ret;
-    c.observe = x != 0;
-    if ((ret = get_seconds("MPISNAP_HANG_AFTER", &c.hang_after, errbuf,
-                           errlen)) < 0)
-        return ret;
+    TRY(get_bool("MPISNAP_OBSERVE", &c.observe, errbuf, errlen));
+    TRY(get_signal("MPISNAP_OBSERVE_SIGNAL", &c.observe_signal, errbuf,
+                   errlen));
+    TRY(get_seconds("MPISNAP_HANG_AFTER", 0, &c.hang_after, errbuf, errlen));
     if (c.hang_after > 0)
         c.observe = 1; /* hang detection needs observation mode */
-    x = 10;
-    if ((ret = get_ll("MPISNAP_OBSERVE_KEEP", 1, &x, errbuf, errlen)) < 0)
-        return ret;
-    c.observe_keep = (int)x;
-    v = getenv("MPISNAP_ON_HANG");
-    if (v && *v) {
-        if (strcasecmp(v, "abort") == 0)
-            c.on_hang_abort = 1;
-        else if (strcasecmp(v, "report") != 0)
-            return bad(errbuf, errlen, "MPISNAP_ON_HANG", v, "report or abort");
+    TRY(get_word("MPISNAP_ON_HANG", on_hang, 2, "report or abort",
+                 &c.on_hang_abort, errbuf, errlen));
+    TRY(get_int("MPISNAP_OBSERVE_KEEP", 1, &c.observe_keep, errbuf, errlen));
+    if (c.observe && c.observe_signal && c.observe_signal == c.signal) {
+        snprintf(errbuf, errlen,
+                 "MPISNAP_OBSERVE_SIGNAL and MPISNAP_SIGNAL name the same "
+                 "signal (%d): one signal cannot both observe and snapshot",
+                 c.signal);
+        return MPISNAP_EINVAL;
     }
 
-    if ((ret = get_ll("MPISNAP_TEST_INCONSISTENT", 0, &c.fake_inconsistent,
-                      errbuf, errlen)) < 0)
-        return ret;
-    c.kill_rank = -1;
-    v = getenv("MPISNAP_TEST_KILL_IN_WRITE");
-    if (v && *v && sscanf(v, "%d:%lld", &c.kill_rank, &c.kill_id) != 2)
-        return bad(errbuf, errlen, "MPISNAP_TEST_KILL_IN_WRITE", v,
-                   "RANK:SNAPSHOT_ID");
+    TRY(get_bool("MPISNAP_TEST_LIBMATCH", &c.libmatch, errbuf, errlen));
+    TRY(get_count("MPISNAP_TEST_INCONSISTENT", 0, INT_MAX, &c.fake_inconsistent,
+                  errbuf, errlen));
+    TRY(get_int("MPISNAP_TEST_IGNORE_MARKERS", 0, &c.ignore_markers, errbuf,
+                errlen));
+    TRY(get_kill_in_write(&c, errbuf, errlen));
 
-    v = getenv("MPISNAP_LOG");
-    if (v && *v) {
-        for (i = 0; i < 4 && strcasecmp(v, levels[i]) != 0; i++)
-            ;
-        if (i == 4)
-            return bad(errbuf, errlen, "MPISNAP_LOG", v,
-                       "error, warn, info or debug");
-        ms__log_level = i;
-    }
+    ms__log_level = level;
     ms__cfg = c;
     return 0;
 }

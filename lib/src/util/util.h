@@ -55,10 +55,18 @@ struct ms__config {
     double interval;    /* MPISNAP_INTERVAL seconds, 0 off */
     long long every;    /* MPISNAP_EVERY safe points, 0 off */
     double timeout;     /* MPISNAP_TIMEOUT seconds */
+    int signal;         /* MPISNAP_SIGNAL, 0 none */
+    int on_signal_stop; /* MPISNAP_ON_SIGNAL=stop */
+    double stop_before; /* MPISNAP_STOP_BEFORE seconds, <0 off */
+    double end_time;    /* MPISNAP_END_TIME (epoch seconds), 0 unset */
+    int trace;          /* MPISNAP_TRACE */
+    size_t trace_size;  /* MPISNAP_TRACE_SIZE events */
     int libmatch;       /* MPISNAP_TEST_LIBMATCH: library matching always */
     int kill_rank;      /* MPISNAP_TEST_KILL_IN_WRITE=rank:id (fault */
     long long kill_id;  /* tests): SIGKILL there while writing */
+    int ignore_markers; /* MPISNAP_TEST_IGNORE_MARKERS=rank (tests), -1 */
     int observe;        /* MPISNAP_OBSERVE: observation mode */
+    int observe_signal; /* MPISNAP_OBSERVE_SIGNAL, 0 none */
     double hang_after;  /* MPISNAP_HANG_AFTER seconds, 0 off */
     int on_hang_abort;  /* MPISNAP_ON_HANG=abort */
     int observe_keep;   /* MPISNAP_OBSERVE_KEEP */
@@ -69,6 +77,9 @@ struct ms__config {
 extern struct ms__config ms__cfg;
 /* Parse the environment; on a bad value fill errbuf and return <0. */
 int ms__config_load(char *errbuf, size_t errlen);
+/* The signal a MPISNAP_SIGNAL-like value names: "USR1", "SIGUSR1", a
+ * number; 0 for "none"; -1 when it is not one that can be caught. */
+int ms__config_signal(const char *v);
 
 double ms__now(void); /* monotonic seconds */
 
