@@ -188,7 +188,7 @@ checksum_of() {
 # The first line of a log that says what went wrong.
 reason_of() {
     local r
-    r=$(grep -m1 -E 'fuzz: (FAIL|UNSATISFIED)|hung: killed|Segmentation|signal [0-9]+|mpisnap\[[0-9]+\] error' "$1")
+    r=$(grep -m1 -E 'fuzz: (FAIL|UNSATISFIED)|hung: killed|Segmentation|signal [0-9]+|mpisnap\[[0-9]+\] error|\*\*\* (An error occurred in|MPI_ERR)' "$1")
     echo "${r:-exit status $2, no message}"
 }
 
