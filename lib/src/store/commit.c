@@ -172,8 +172,11 @@ static int write_index(const char *path, const struct ms__index *ix)
     ms__h5_quiet_begin(&q);
     fapl = ms__h5_fapl();
     MS_SCHECK(fapl >= 0, MPISNAP_EIO, MS_SRC_H5, "file access list");
-    f = H5Fcreate(path, H5F_ACC_TRUNC, H5P_DEFAULT, fapl);
-    MS_SCHECK(f >= 0, MPISNAP_EIO, MS_SRC_H5, "create %s", path);
+    f = ms__h5_create(path, fapl);
+    if (f < 0) {
+        ret = MPISNAP_EIO; /* ms__h5_create said why */
+        goto out;
+    }
     if ((ret = index_attrs(f, ix)) ||
         (ret = ms__h5_write_1d(f, "checksums", H5T_NATIVE_UINT64,
                                (uint64_t)ix->nranks, ix->checksums)) ||
@@ -182,8 +185,7 @@ static int write_index(const char *path, const struct ms__index *ix)
     if (ix->observation)
         ret = index_observation(f, ix);
 out:
-    if (f >= 0 && H5Fclose(f) < 0 && ret == 0)
-        ret = ms__store_err(MPISNAP_EIO, MS_SRC_H5, "close %s", path);
+    ret = ms__h5_close_file(f, path, ret);
     if (fapl >= 0)
         H5Pclose(fapl);
     ms__h5_quiet_end(&q);

@@ -75,6 +75,14 @@ hid_t ms__h5_need_type(void);  /* struct ms__need without its pad */
 hid_t ms__h5_prop_type(void);  /* struct ms__property, name a string[64] */
 
 hid_t ms__h5_fapl(void); /* sec2, libver bounds: close it */
+/* Create a new HDF5 file at path: O_EXCL | O_NOFOLLOW (never through a
+ * symlink, never over an existing file), and a full disk is a clean
+ * failure.  Close it with ms__h5_close_file. */
+hid_t ms__h5_create(const char *path, hid_t fapl);
+/* Close a file being written: flush and close when ret is 0, else (or when
+ * that fails) close it without writing more, so that no failed write leaves
+ * it open in HDF5.  Returns ret, or the close's error. */
+int ms__h5_close_file(hid_t f, const char *path, int ret);
 int ms__h5_attr_put(hid_t obj, const char *name, hid_t type, const void *val);
 int ms__h5_attr_str(hid_t obj, const char *name, const char *s);
 
