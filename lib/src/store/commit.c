@@ -357,6 +357,72 @@ int ms__store_discard(const char *root, uint64_t id)
     return ret ? ret : rm_tree(part);
 }
 
+/* ------------------------------------------------------------------ lock */
+
+static int lock_fd = -1;
+
+/* The holder's line, without its newline ("" when the file is empty). */
+static void read_holder(int fd, char *buf, size_t n)
+{
+    ssize_t got = pread(fd, buf, n - 1, 0);
+
+    buf[got > 0 ? got : 0] = '\0';
+    buf[strcspn(buf, "\n")] = '\0';
+}
+
+int ms__store_lock(const char *root, const char *me, char *other, size_t n)
+{
+    struct flock fl = {.l_type = F_WRLCK, .l_whence = SEEK_SET};
+    char path[4096];
+    struct stat st;
+    int fd, ret = 0;
+
+    other[0] = '\0';
+    if (snprintf(path, sizeof path, "%s/%s", root, MS_LOCK) >= (int)sizeof path)
+        return ms__store_err(MPISNAP_EINVAL, MS_SRC_NONE, "%s: path too long",
+                             root);
+    if ((ret = ms__mkdirs(root)))
+        return ret;
+    fd = open(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC,
+              0644);
+    MS_SCHECK(fd >= 0, MPISNAP_EIO, MS_SRC_ERRNO, "open %s", path);
+    MS_SCHECK(fstat(fd, &st) == 0 && S_ISREG(st.st_mode), MPISNAP_EIO,
+              MS_SRC_NONE, "%s is not a regular file", path);
+    if (fcntl(fd, F_SETLK, &fl) < 0) {
+        MS_SCHECK(errno == EACCES || errno == EAGAIN, MPISNAP_EIO, MS_SRC_ERRNO,
+                  "lock %s", path);
+        read_holder(fd, other, n);
+        if (!other[0] && fcntl(fd, F_GETLK, &fl) == 0)
+            snprintf(other, n, "a job starting, pid %d", (int)fl.l_pid);
+        ret = 1;
+        goto out;
+    }
+    read_holder(fd, other, n);
+    MS_SCHECK(ftruncate(fd, 0) == 0 && pwrite(fd, me, strlen(me), 0) >= 0 &&
+                  pwrite(fd, "\n", 1, (off_t)strlen(me)) == 1,
+              MPISNAP_EIO, MS_SRC_ERRNO, "write %s", path);
+    lock_fd = fd;
+    fd = -1;
+out:
+    if (fd >= 0)
+        close(fd); /* drops the lock if we took it */
+    return ret;
+}
+
+void ms__store_unlock(void)
+{
+    int rc;
+
+    if (lock_fd < 0)
+        return;
+    /* Empty: released by a job that ended normally (if this fails, the
+     * next job takes the lock over as stale: no harm). */
+    rc = ftruncate(lock_fd, 0);
+    (void)rc;
+    close(lock_fd);
+    lock_fd = -1;
+}
+
 /* ------------------------------------------------------------------ scan */
 
 static int cmp_desc(const void *a, const void *b)

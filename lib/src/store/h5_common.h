@@ -14,6 +14,7 @@
 /* Names of the datasets, groups and attributes: docs/format.md. */
 #define MS_H5_INDEX "index.h5"
 #define MS_H5_LATEST "latest"
+#define MS_LOCK "lock"                  /* held by the job using the root */
 #define MS_KIND_CHECKPOINT "checkpoint" /* the `kind` attribute on / */
 #define MS_KIND_OBSERVATION "observation"
 
@@ -62,6 +63,7 @@ void ms__h5_quiet_end(const struct ms__h5_quiet *q);
 int ms__store_path(char *out, size_t n, const char *root, uint64_t id,
                    int partial, const char *file);
 int ms__fsync_path(const char *path);
+int ms__mkdirs(const char *path); /* mkdir -p */
 
 /* ---- HDF5 types and attributes ---- */
 hid_t ms__h5_etype(int etype); /* native type, not to be closed; <0 bad */

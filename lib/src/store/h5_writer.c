@@ -116,7 +116,7 @@ int ms__fsync_path(const char *path)
 }
 
 /* mkdir -p: every rank may race to create the same directories. */
-static int mkdirs(const char *path)
+int ms__mkdirs(const char *path)
 {
     char tmp[4096];
     size_t len = strlen(path);
@@ -144,9 +144,9 @@ int ms__store_begin(const char *root, uint64_t id)
     int ret = ms__store_path(dir, sizeof dir, root, id, 1, NULL);
 
     if (ret == 0)
-        ret = mkdirs(root);
+        ret = ms__mkdirs(root);
     if (ret == 0)
-        ret = mkdirs(dir);
+        ret = ms__mkdirs(dir);
     return ret;
 }
 
