@@ -208,7 +208,12 @@ static int write_latest(const char *root, uint64_t id)
             (int)sizeof path)
         return ms__store_err(MPISNAP_EINVAL, MS_SRC_NONE, "%s: path too long",
                              root);
-    fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    /* A new file, never through a planted symlink: a leftover one (a
+     * crash, or planted) is removed first (unlink removes a symlink, not
+     * what it points to). */
+    if (unlink(tmp) < 0 && errno != ENOENT)
+        return ms__store_err(MPISNAP_EIO, MS_SRC_ERRNO, "remove %s", tmp);
+    fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
     MS_SCHECK(fd >= 0, MPISNAP_EIO, MS_SRC_ERRNO, "create %s", tmp);
     MS_SCHECK(write(fd, line, (size_t)len) == len && fsync(fd) == 0,
               MPISNAP_EIO, MS_SRC_ERRNO, "write %s", tmp);

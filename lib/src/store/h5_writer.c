@@ -143,11 +143,30 @@ int ms__store_begin(const char *root, uint64_t id)
     char dir[4096];
     int ret = ms__store_path(dir, sizeof dir, root, id, 1, NULL);
 
+    struct stat st, rst;
+
     if (ret == 0)
         ret = ms__mkdirs(root);
-    if (ret == 0)
-        ret = ms__mkdirs(dir);
-    return ret;
+    if (ret < 0)
+        return ret;
+    /* Every rank may race to make it.  One that is there already must be
+     * a directory (not a symlink) that nobody else can write into, owned
+     * by this user (or by the owner of root, who can do anything there:
+     * root_squash makes our own files someone else's): else someone else
+     * made it, to have the ranks write where they choose. */
+    if (mkdir(dir, 0755) < 0 && errno != EEXIST)
+        return ms__store_err(MPISNAP_EIO, MS_SRC_ERRNO, "mkdir %s", dir);
+    if (lstat(dir, &st) < 0 || stat(root, &rst) < 0)
+        return ms__store_err(MPISNAP_EIO, MS_SRC_ERRNO, "stat %s", dir);
+    if (!S_ISDIR(st.st_mode) || (st.st_mode & (S_IWGRP | S_IWOTH)) ||
+        (st.st_uid != geteuid() && st.st_uid != rst.st_uid))
+        return ms__store_err(
+            MPISNAP_EIO, MS_SRC_NONE,
+            "%s was not made by this job (%s, owner uid "
+            "%u, mode %03o): not writing there",
+            dir, S_ISDIR(st.st_mode) ? "a directory" : "not a directory",
+            (unsigned)st.st_uid, (unsigned)(st.st_mode & 0777));
+    return 0;
 }
 
 /* ----------------------------------------------------------------- types */
