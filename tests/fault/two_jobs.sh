@@ -4,7 +4,7 @@
 # naming A, and touches nothing: every snapshot of A commits and A ends
 # with the uninterrupted run's checksum.  2. A job whose rank 0 was killed
 # left a stale lock: the next job takes it over (and says so at level
-# info), and empties the lock file when it ends.
+# info), and removes the lock file when it ends.
 #
 #   two_jobs.sh --mpiexec CMD --mpiexec-flags F --work DIR --heat2d PATH
 set -euo pipefail
@@ -51,7 +51,7 @@ rt_reject "$blog" "^checksum "
 rt_reject "$alog" "aborted|already exists|cannot"
 rt_expect "$alog" "snapshot [0-9]+ committed"
 rt_eq "checksum of job A" "$(rt_checksum "$alog")" "$ref"
-[[ ! -s "$snaps/lock" ]] || rt_die "A ended but left $snaps/lock: $(cat "$snaps/lock")"
+[[ ! -e "$snaps/lock" ]] || rt_die "A ended but left $snaps/lock: $(cat "$snaps/lock")"
 rt_say "B was refused, A committed $(grep -c committed "$alog") snapshots"
 
 # 2. Rank 0 dies in snapshot 0: its lock is stale, the next job takes it.
@@ -68,5 +68,5 @@ rt_run_ok "$clog" $np MPISNAP_DIR="$snaps2" MPISNAP_LOG=info \
 pid=$(sed -En 's/.*, pid ([0-9]+), .*/\1/p' <<<"$stale")
 rt_expect "$clog" "taking over the lock of heat2d on .*, pid $pid, .* which ended without releasing it"
 rt_eq "checksum after taking over" "$(rt_checksum "$clog")" "$ref"
-[[ ! -s "$snaps2/lock" ]] || rt_die "C ended but left $snaps2/lock"
+[[ ! -e "$snaps2/lock" ]] || rt_die "C ended but left $snaps2/lock"
 rt_pass "the second job was refused, a stale lock taken over"

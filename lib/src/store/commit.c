@@ -365,6 +365,7 @@ int ms__store_discard(const char *root, uint64_t id)
 /* ------------------------------------------------------------------ lock */
 
 static int lock_fd = -1;
+static char lock_path[4096];
 
 /* The holder's line, without its newline ("" when the file is empty). */
 static void read_holder(int fd, char *buf, size_t n)
@@ -375,19 +376,14 @@ static void read_holder(int fd, char *buf, size_t n)
     buf[strcspn(buf, "\n")] = '\0';
 }
 
-int ms__store_lock(const char *root, const char *me, char *other, size_t n)
+/* Open and lock path: 0 locked (*fdp), 1 held by another process, 2 try
+ * again. */
+static int lock_file(const char *path, int *fdp, char *other, size_t n)
 {
     struct flock fl = {.l_type = F_WRLCK, .l_whence = SEEK_SET};
-    char path[4096];
-    struct stat st;
+    struct stat st, now;
     int fd, ret = 0;
 
-    other[0] = '\0';
-    if (snprintf(path, sizeof path, "%s/%s", root, MS_LOCK) >= (int)sizeof path)
-        return ms__store_err(MPISNAP_EINVAL, MS_SRC_NONE, "%s: path too long",
-                             root);
-    if ((ret = ms__mkdirs(root)))
-        return ret;
     fd = open(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC,
               0644);
     MS_SCHECK(fd >= 0, MPISNAP_EIO, MS_SRC_ERRNO, "open %s", path);
@@ -402,11 +398,14 @@ int ms__store_lock(const char *root, const char *me, char *other, size_t n)
         ret = 1;
         goto out;
     }
-    read_holder(fd, other, n);
-    MS_SCHECK(ftruncate(fd, 0) == 0 && pwrite(fd, me, strlen(me), 0) >= 0 &&
-                  pwrite(fd, "\n", 1, (off_t)strlen(me)) == 1,
-              MPISNAP_EIO, MS_SRC_ERRNO, "write %s", path);
-    lock_fd = fd;
+    /* A job that ends removes the file, then unlocks: we may have locked
+     * a removed file.  Then try again. */
+    if (stat(path, &now) < 0 || now.st_ino != st.st_ino ||
+        now.st_dev != st.st_dev) {
+        ret = 2;
+        goto out;
+    }
+    *fdp = fd;
     fd = -1;
 out:
     if (fd >= 0)
@@ -414,16 +413,43 @@ out:
     return ret;
 }
 
+int ms__store_lock(const char *root, const char *me, char *other, size_t n)
+{
+    int fd = -1, ret, tries = 0;
+
+    other[0] = '\0';
+    if (snprintf(lock_path, sizeof lock_path, "%s/%s", root, MS_LOCK) >=
+        (int)sizeof lock_path)
+        return ms__store_err(MPISNAP_EINVAL, MS_SRC_NONE, "%s: path too long",
+                             root);
+    if ((ret = ms__mkdirs(root)))
+        return ret;
+    while ((ret = lock_file(lock_path, &fd, other, n)) == 2 && ++tries < 100)
+        ;
+    if (ret == 2)
+        return ms__store_err(MPISNAP_EIO, MS_SRC_NONE,
+                             "lock %s: removed each time it was locked",
+                             lock_path);
+    if (ret != 0)
+        return ret;
+    read_holder(fd, other, n); /* a job that died holding it */
+    if (ftruncate(fd, 0) < 0 || pwrite(fd, me, strlen(me), 0) < 0 ||
+        pwrite(fd, "\n", 1, (off_t)strlen(me)) != 1) {
+        ret = ms__store_err(MPISNAP_EIO, MS_SRC_ERRNO, "write %s", lock_path);
+        close(fd);
+        return ret;
+    }
+    lock_fd = fd;
+    return 0;
+}
+
 void ms__store_unlock(void)
 {
-    int rc;
-
     if (lock_fd < 0)
         return;
-    /* Empty: released by a job that ended normally (if this fails, the
-     * next job takes the lock over as stale: no harm). */
-    rc = ftruncate(lock_fd, 0);
-    (void)rc;
+    /* Removed before it is unlocked: a file that is there and names a job
+     * without being locked is a stale lock. */
+    unlink(lock_path);
     close(lock_fd);
     lock_fd = -1;
 }

@@ -292,7 +292,7 @@ void ms__store_free_rankdata(struct ms__rankdata *d);
  * it, `other` names it; <0: cannot lock (ms__store_lasterr). */
 int ms__store_lock(const char *root, const char *me, char *other, size_t n);
 
-/* Release the lock, emptying the file: this job ended normally. */
+/* Release the lock and remove the file: this job ended normally. */
 void ms__store_unlock(void);
 
 /* One line describing the last failure of a store call in this thread. */
