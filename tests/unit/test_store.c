@@ -6,10 +6,12 @@
 #define _GNU_SOURCE /* memmem */
 #include <fcntl.h>
 #include <hdf5.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "assert.h"
@@ -1010,6 +1012,71 @@ static void test_no_follow(struct state *s0, struct state *s1)
     ASSERT_EQ_INT(ms__store_begin(root, 5), 0); /* a fresh one is fine */
 }
 
+/* The lock on a root (issue 11 #2): held by another process, refused with
+ * its line; left by a process that died, taken over; removed on unlock;
+ * another user's held lock (which this user cannot open for writing)
+ * refused too. */
+static void test_lock(void)
+{
+    char root[1100], path[1200], other[256];
+    int go[2], hold[2], status;
+    pid_t child;
+
+    rootdir(root, sizeof root, "lock");
+    snprintf(path, sizeof path, "%s/lock", root);
+    ASSERT_EQ_INT(pipe(go), 0);
+    ASSERT_EQ_INT(pipe(hold), 0);
+    child = fork();
+    ASSERT_TRUE(child >= 0);
+    if (child == 0) {
+        /* The first job: locks, then waits until killed (or until this
+         * test ends: the read returns when the parent's end closes). */
+        char c = ms__store_lock(root, "job A", other, sizeof other) == 0;
+
+        close(hold[1]);
+        if (write(go[1], &c, 1) != 1 || read(hold[0], &c, 1) < 0)
+            _exit(1);
+        _exit(0);
+    }
+    {
+        char c = 0;
+        ASSERT_EQ_INT((int)read(go[0], &c, 1), 1);
+        ASSERT_EQ_INT(c, 1);
+    }
+    ASSERT_EQ_INT(ms__store_lock(root, "job B", other, sizeof other), 1);
+    ASSERT_STREQ(other, "job A");
+    if (geteuid() == 0) { /* another user cannot open it for writing */
+        pid_t u = fork();
+        ASSERT_TRUE(u >= 0);
+        if (u == 0) {
+            char o[256] = "";
+            int rc;
+            if (setgid(65534) < 0 || setuid(65534) < 0)
+                _exit(3);
+            rc = ms__store_lock(root, "job C", o, sizeof o);
+            _exit(rc == 1 && strcmp(o, "job A") == 0 ? 0 : 4);
+        }
+        ASSERT_EQ_INT(waitpid(u, &status, 0), u);
+        ASSERT_TRUE(WIFEXITED(status));
+        ASSERT_EQ_INT(WEXITSTATUS(status), 0);
+    }
+    /* Job A dies holding it: the file stays, naming it; B takes it over. */
+    ASSERT_EQ_INT(kill(child, SIGKILL), 0);
+    ASSERT_EQ_INT(waitpid(child, &status, 0), child);
+    ASSERT_EQ_INT(access(path, F_OK), 0);
+    ASSERT_EQ_INT(ms__store_lock(root, "job B", other, sizeof other), 0);
+    ASSERT_STREQ(other, "job A");
+    ms__store_unlock();
+    ASSERT_TRUE(access(path, F_OK) != 0); /* ended normally: removed */
+    ASSERT_EQ_INT(ms__store_lock(root, "job B", other, sizeof other), 0);
+    ASSERT_STREQ(other, "");
+    ms__store_unlock();
+    close(go[0]);
+    close(go[1]);
+    close(hold[0]);
+    close(hold[1]);
+}
+
 int main(int argc, char **argv)
 {
     struct state *s0 = calloc(1, sizeof *s0), *s1 = calloc(1, sizeof *s1);
@@ -1036,6 +1103,7 @@ int main(int argc, char **argv)
     test_commit_checks(s0, s1);
     test_latest_fails(s0, s1);
     test_no_follow(s0, s1);
+    test_lock();
 
     free(s0->big);
     free(s1->big);

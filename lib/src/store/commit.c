@@ -376,6 +376,28 @@ static void read_holder(int fd, char *buf, size_t n)
     buf[strcspn(buf, "\n")] = '\0';
 }
 
+/* Another user's lock file, which this user cannot open for writing: 1
+ * when a job holds it (other names it). */
+static int held_by_other_user(const char *path, char *other, size_t n)
+{
+    struct flock fl = {.l_type = F_WRLCK, .l_whence = SEEK_SET};
+    int fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+    int held = 0, saved = errno;
+    struct stat st;
+
+    if (fd >= 0 && fstat(fd, &st) == 0 && S_ISREG(st.st_mode) &&
+        fcntl(fd, F_GETLK, &fl) == 0 && fl.l_type != F_UNLCK) {
+        read_holder(fd, other, n);
+        if (!other[0])
+            snprintf(other, n, "pid %d", (int)fl.l_pid);
+        held = 1;
+    }
+    if (fd >= 0)
+        close(fd);
+    errno = saved;
+    return held;
+}
+
 /* Open and lock path: 0 locked (*fdp), 1 held by another process, 2 try
  * again. */
 static int lock_file(const char *path, int *fdp, char *other, size_t n)
@@ -386,6 +408,8 @@ static int lock_file(const char *path, int *fdp, char *other, size_t n)
 
     fd = open(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC,
               0644);
+    if (fd < 0 && errno == EACCES && held_by_other_user(path, other, n))
+        return 1;
     MS_SCHECK(fd >= 0, MPISNAP_EIO, MS_SRC_ERRNO, "open %s", path);
     MS_SCHECK(fstat(fd, &st) == 0 && S_ISREG(st.st_mode), MPISNAP_EIO,
               MS_SRC_NONE, "%s is not a regular file", path);
