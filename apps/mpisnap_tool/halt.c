@@ -1,6 +1,7 @@
 /* mpisnap halt: ask a running job to snapshot and stop (DIR/halt, read by
  * lib/src/core/triggers.c on rank 0 about once a second). */
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <string.h>
@@ -19,7 +20,7 @@ int cmd_halt(int argc, char **argv)
     char path[4200], tmp[4300];
     const char *dir;
     struct stat st;
-    int now = 0, c;
+    int now = 0, c, fd;
     FILE *f;
 
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
@@ -40,10 +41,19 @@ int cmd_halt(int argc, char **argv)
         return tool_err("%s: not a directory", dir);
     snprintf(path, sizeof path, "%s/halt", dir);
     snprintf(tmp, sizeof tmp, "%s/.halt.tmp", dir);
-    /* Written beside and renamed: rank 0 never reads half a file. */
-    f = fopen(tmp, "w");
-    if (!f)
+    /* Written beside and renamed: rank 0 never reads half a file.  A new
+     * file, never through a symlink planted in a shared directory. */
+    if (unlink(tmp) < 0 && errno != ENOENT)
         return tool_err("%s: %s", tmp, strerror(errno));
+    fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+    f = fd >= 0 ? fdopen(fd, "w") : NULL;
+    if (!f) {
+        int e = errno;
+
+        if (fd >= 0)
+            close(fd);
+        return tool_err("%s: %s", tmp, strerror(e));
+    }
     fputs(now ? "now\n" : "halt\n", f);
     if (fclose(f) != 0 || rename(tmp, path) < 0) {
         int e = errno;

@@ -162,6 +162,15 @@ def t_halt():
     expect(run("halt", env={"MPISNAP_DIR": d}), 0, d + "/halt")
     expect_error(run("halt", os.path.join(d, "nope")), "nope",
                  "No such file")
+    # A symlink planted as the temporary file is never written through.
+    victim = os.path.join(WORK, "case-halt-victim")
+    with open(victim, "w") as f:
+        f.write("victim\n")
+    os.symlink(victim, os.path.join(d, ".halt.tmp"))
+    expect(run("halt", d, "--now"), 0, "takes a snapshot at its next")
+    check(open(victim).read() == "victim\n", "victim behind .halt.tmp intact")
+    check(open(os.path.join(d, "halt")).read() == "now\n", "now content")
+    check(not os.path.lexists(os.path.join(d, ".halt.tmp")), ".halt.tmp gone")
 
 
 def t_list():

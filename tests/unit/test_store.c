@@ -6,10 +6,12 @@
 #define _GNU_SOURCE /* memmem */
 #include <fcntl.h>
 #include <hdf5.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "assert.h"
@@ -930,6 +932,151 @@ static void test_latest_fails(struct state *s0, struct state *s1)
     free(ix.checksums);
 }
 
+/* Write `text` to path (a victim file). */
+static void put(const char *path, const char *text)
+{
+    FILE *f = fopen(path, "w");
+
+    ASSERT_TRUE(f != NULL);
+    fputs(text, f);
+    ASSERT_EQ_INT(fclose(f), 0);
+}
+
+static void expect_content(const char *path, const char *text)
+{
+    char buf[64] = "";
+    FILE *f = fopen(path, "r");
+
+    ASSERT_TRUE(f != NULL);
+    ASSERT_TRUE(fgets(buf, sizeof buf, f) != NULL);
+    fclose(f);
+    ASSERT_STREQ(buf, text);
+}
+
+/* Writing never follows a symlink planted in the directory, nor writes into
+ * a partial directory someone else made (issue 11 #8). */
+static void test_no_follow(struct state *s0, struct state *s1)
+{
+    char root[1100], victim[1200], path[2100], part[2048], elsewhere[1200];
+    struct ms__region r[5];
+    struct ms__rankdata d;
+    struct ms__index ix;
+    uint64_t sum, bytes;
+
+    rootdir(root, sizeof root, "nofollow");
+    ASSERT_EQ_INT(mkdir(root, 0755), 0);
+    snprintf(victim, sizeof victim, "%s/victim", root);
+    put(victim, "victim\n");
+
+    /* .latest.tmp planted as a symlink: replaced, the victim untouched. */
+    snprintf(path, sizeof path, "%s/.latest.tmp", root);
+    ASSERT_EQ_INT(symlink(victim, path), 0);
+    snapshot(root, 1, s0, s1, 5, &ix);
+    free(ix.checksums);
+    expect_content(victim, "victim\n");
+    snprintf(path, sizeof path, "%s/latest", root);
+    expect_content(path, "snap-000001\n");
+
+    /* A symlink planted as a future rank file: the write fails, the victim
+     * and the symlink stay as they were. */
+    ASSERT_EQ_INT(ms__store_begin(root, 2), 0);
+    ms__store_snapdir(part, sizeof part, root, 2, 1);
+    snprintf(path, sizeof path, "%s/rank-000001.h5", part);
+    ASSERT_EQ_INT(symlink(victim, path), 0);
+    regions_of(s1, r);
+    rankdata(&d, 1, 2, r, 5);
+    ASSERT_EQ_INT(ms__store_write_rank(root, &d, &sum, &bytes), MPISNAP_EIO);
+    ASSERT_STRSTR(ms__store_lasterr(), "rank-000001.h5: File exists");
+    expect_content(victim, "victim\n");
+    ASSERT_EQ_INT(access(path, F_OK), 0);
+
+    /* A partial directory planted as a symlink to another directory, or
+     * writable by others: nothing is written there. */
+    snprintf(elsewhere, sizeof elsewhere, "%s/elsewhere", root);
+    ASSERT_EQ_INT(mkdir(elsewhere, 0755), 0);
+    ms__store_snapdir(part, sizeof part, root, 3, 1);
+    ASSERT_EQ_INT(symlink(elsewhere, part), 0);
+    ASSERT_EQ_INT(ms__store_begin(root, 3), MPISNAP_EIO);
+    ASSERT_STRSTR(ms__store_lasterr(), "was not made by this job");
+    ms__store_snapdir(part, sizeof part, root, 4, 1);
+    ASSERT_EQ_INT(mkdir(part, 0755), 0);
+    ASSERT_EQ_INT(chmod(part, 0777), 0);
+    ASSERT_EQ_INT(ms__store_begin(root, 4), MPISNAP_EIO);
+    ASSERT_STRSTR(ms__store_lasterr(), "mode 777");
+    if (geteuid() == 0) { /* another user's directory */
+        ASSERT_EQ_INT(chmod(part, 0755), 0);
+        ASSERT_EQ_INT(chown(part, 65534, 65534), 0);
+        ASSERT_EQ_INT(ms__store_begin(root, 4), MPISNAP_EIO);
+        ASSERT_STRSTR(ms__store_lasterr(), "owner uid 65534");
+    }
+    ASSERT_EQ_INT(ms__store_begin(root, 5), 0); /* a fresh one is fine */
+}
+
+/* The lock on a root (issue 11 #2): held by another process, refused with
+ * its line; left by a process that died, taken over; removed on unlock;
+ * another user's held lock (which this user cannot open for writing)
+ * refused too. */
+static void test_lock(void)
+{
+    char root[1100], path[1200], other[256];
+    int go[2], hold[2], status;
+    pid_t child;
+
+    rootdir(root, sizeof root, "lock");
+    snprintf(path, sizeof path, "%s/lock", root);
+    ASSERT_EQ_INT(pipe(go), 0);
+    ASSERT_EQ_INT(pipe(hold), 0);
+    child = fork();
+    ASSERT_TRUE(child >= 0);
+    if (child == 0) {
+        /* The first job: locks, then waits until killed (or until this
+         * test ends: the read returns when the parent's end closes). */
+        char c = ms__store_lock(root, "job A", other, sizeof other) == 0;
+
+        close(hold[1]);
+        if (write(go[1], &c, 1) != 1 || read(hold[0], &c, 1) < 0)
+            _exit(1);
+        _exit(0);
+    }
+    {
+        char c = 0;
+        ASSERT_EQ_INT((int)read(go[0], &c, 1), 1);
+        ASSERT_EQ_INT(c, 1);
+    }
+    ASSERT_EQ_INT(ms__store_lock(root, "job B", other, sizeof other), 1);
+    ASSERT_STREQ(other, "job A");
+    if (geteuid() == 0) { /* another user cannot open it for writing */
+        pid_t u = fork();
+        ASSERT_TRUE(u >= 0);
+        if (u == 0) {
+            char o[256] = "";
+            int rc;
+            if (setgid(65534) < 0 || setuid(65534) < 0)
+                _exit(3);
+            rc = ms__store_lock(root, "job C", o, sizeof o);
+            _exit(rc == 1 && strcmp(o, "job A") == 0 ? 0 : 4);
+        }
+        ASSERT_EQ_INT(waitpid(u, &status, 0), u);
+        ASSERT_TRUE(WIFEXITED(status));
+        ASSERT_EQ_INT(WEXITSTATUS(status), 0);
+    }
+    /* Job A dies holding it: the file stays, naming it; B takes it over. */
+    ASSERT_EQ_INT(kill(child, SIGKILL), 0);
+    ASSERT_EQ_INT(waitpid(child, &status, 0), child);
+    ASSERT_EQ_INT(access(path, F_OK), 0);
+    ASSERT_EQ_INT(ms__store_lock(root, "job B", other, sizeof other), 0);
+    ASSERT_STREQ(other, "job A");
+    ms__store_unlock();
+    ASSERT_TRUE(access(path, F_OK) != 0); /* ended normally: removed */
+    ASSERT_EQ_INT(ms__store_lock(root, "job B", other, sizeof other), 0);
+    ASSERT_STREQ(other, "");
+    ms__store_unlock();
+    close(go[0]);
+    close(go[1]);
+    close(hold[0]);
+    close(hold[1]);
+}
+
 int main(int argc, char **argv)
 {
     struct state *s0 = calloc(1, sizeof *s0), *s1 = calloc(1, sizeof *s1);
@@ -955,6 +1102,8 @@ int main(int argc, char **argv)
     test_bad_write(s0);
     test_commit_checks(s0, s1);
     test_latest_fails(s0, s1);
+    test_no_follow(s0, s1);
+    test_lock();
 
     free(s0->big);
     free(s1->big);

@@ -1261,6 +1261,45 @@ long long ms__core_last_committed(void)
     return ms__core.last_committed;
 }
 
+/* Rank 0 holds $MPISNAP_DIR/lock while the job runs: a second job on the
+ * directory would remove this one's partial snapshots at its MPI_Init and
+ * race its commits.  The second job is refused at MPI_Init. */
+static void take_lock(void)
+{
+    const char *job = getenv("SLURM_JOB_ID");
+    char me[512], other[512], host[256] = "?", when[32] = "?", jobs[96] = "";
+    time_t t = time(NULL);
+    struct tm tm;
+    int rc;
+
+    if (!job)
+        job = getenv("PBS_JOBID");
+    if (job && *job)
+        snprintf(jobs, sizeof jobs, " (job %.80s)", job);
+    gethostname(host, sizeof host - 1);
+    if (gmtime_r(&t, &tm))
+        strftime(when, sizeof when, "%Y-%m-%d %H:%M:%S UTC", &tm);
+    snprintf(me, sizeof me, "%s%s on %s, pid %d, since %s",
+             program_invocation_short_name, jobs, host, (int)getpid(), when);
+    rc = ms__store_lock(ms__cfg.dir, me, other, sizeof other);
+    if (rc == 1) {
+        fprintf(stderr,
+                "mpisnap: MPISNAP_DIR %s is in use by another job: %s.  Two "
+                "jobs must not share a snapshot directory: give this job "
+                "another MPISNAP_DIR, or wait until that one ends.\n",
+                ms__cfg.dir, other);
+        PMPI_Abort(MPI_COMM_WORLD, 1);
+    } else if (rc < 0) {
+        MS_WARN("cannot lock %s: %s; another job using this directory would "
+                "not be noticed",
+                ms__cfg.dir, ms__store_lasterr());
+    } else if (other[0]) {
+        MS_INFO("%s: taking over the lock of %s, which ended without "
+                "releasing it",
+                ms__cfg.dir, other);
+    }
+}
+
 int ms__core_init(void)
 {
     int64_t highest = -1;
@@ -1276,6 +1315,7 @@ int ms__core_init(void)
         PMPI_Abort(MPI_COMM_WORLD, 1);
     }
     if (ms.world_rank == 0) {
+        take_lock();
         if (ms__store_scan(ms__cfg.dir, 1, &ids, &nids, &highest) < 0)
             MS_WARN("cannot scan %s: %s", ms__cfg.dir, ms__store_lasterr());
         free(ids);
@@ -1344,4 +1384,6 @@ void ms__core_finalize(void)
         free(S.stage[--S.nstage]);
     free(S.stage);
     S.stage = NULL;
+    if (ms.world_rank == 0)
+        ms__store_unlock(); /* no snapshot after this */
 }

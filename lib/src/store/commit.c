@@ -172,8 +172,11 @@ static int write_index(const char *path, const struct ms__index *ix)
     ms__h5_quiet_begin(&q);
     fapl = ms__h5_fapl();
     MS_SCHECK(fapl >= 0, MPISNAP_EIO, MS_SRC_H5, "file access list");
-    f = H5Fcreate(path, H5F_ACC_TRUNC, H5P_DEFAULT, fapl);
-    MS_SCHECK(f >= 0, MPISNAP_EIO, MS_SRC_H5, "create %s", path);
+    f = ms__h5_create(path, fapl);
+    if (f < 0) {
+        ret = MPISNAP_EIO; /* ms__h5_create said why */
+        goto out;
+    }
     if ((ret = index_attrs(f, ix)) ||
         (ret = ms__h5_write_1d(f, "checksums", H5T_NATIVE_UINT64,
                                (uint64_t)ix->nranks, ix->checksums)) ||
@@ -182,8 +185,7 @@ static int write_index(const char *path, const struct ms__index *ix)
     if (ix->observation)
         ret = index_observation(f, ix);
 out:
-    if (f >= 0 && H5Fclose(f) < 0 && ret == 0)
-        ret = ms__store_err(MPISNAP_EIO, MS_SRC_H5, "close %s", path);
+    ret = ms__h5_close_file(f, path, ret);
     if (fapl >= 0)
         H5Pclose(fapl);
     ms__h5_quiet_end(&q);
@@ -206,7 +208,12 @@ static int write_latest(const char *root, uint64_t id)
             (int)sizeof path)
         return ms__store_err(MPISNAP_EINVAL, MS_SRC_NONE, "%s: path too long",
                              root);
-    fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    /* A new file, never through a planted symlink: a leftover one (a
+     * crash, or planted) is removed first (unlink removes a symlink, not
+     * what it points to). */
+    if (unlink(tmp) < 0 && errno != ENOENT)
+        return ms__store_err(MPISNAP_EIO, MS_SRC_ERRNO, "remove %s", tmp);
+    fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
     MS_SCHECK(fd >= 0, MPISNAP_EIO, MS_SRC_ERRNO, "create %s", tmp);
     MS_SCHECK(write(fd, line, (size_t)len) == len && fsync(fd) == 0,
               MPISNAP_EIO, MS_SRC_ERRNO, "write %s", tmp);
@@ -353,6 +360,122 @@ int ms__store_discard(const char *root, uint64_t id)
     int ret = ms__store_path(part, sizeof part, root, id, 1, NULL);
 
     return ret ? ret : rm_tree(part);
+}
+
+/* ------------------------------------------------------------------ lock */
+
+static int lock_fd = -1;
+static char lock_path[4096];
+
+/* The holder's line, without its newline ("" when the file is empty). */
+static void read_holder(int fd, char *buf, size_t n)
+{
+    ssize_t got = pread(fd, buf, n - 1, 0);
+
+    buf[got > 0 ? got : 0] = '\0';
+    buf[strcspn(buf, "\n")] = '\0';
+}
+
+/* Another user's lock file, which this user cannot open for writing: 1
+ * when a job holds it (other names it). */
+static int held_by_other_user(const char *path, char *other, size_t n)
+{
+    struct flock fl = {.l_type = F_WRLCK, .l_whence = SEEK_SET};
+    int fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+    int held = 0, saved = errno;
+    struct stat st;
+
+    if (fd >= 0 && fstat(fd, &st) == 0 && S_ISREG(st.st_mode) &&
+        fcntl(fd, F_GETLK, &fl) == 0 && fl.l_type != F_UNLCK) {
+        read_holder(fd, other, n);
+        if (!other[0])
+            snprintf(other, n, "pid %d", (int)fl.l_pid);
+        held = 1;
+    }
+    if (fd >= 0)
+        close(fd);
+    errno = saved;
+    return held;
+}
+
+/* Open and lock path: 0 locked (*fdp), 1 held by another process, 2 try
+ * again. */
+static int lock_file(const char *path, int *fdp, char *other, size_t n)
+{
+    struct flock fl = {.l_type = F_WRLCK, .l_whence = SEEK_SET};
+    struct stat st, now;
+    int fd, ret = 0;
+
+    fd = open(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC,
+              0644);
+    if (fd < 0 && errno == EACCES && held_by_other_user(path, other, n))
+        return 1;
+    MS_SCHECK(fd >= 0, MPISNAP_EIO, MS_SRC_ERRNO, "open %s", path);
+    MS_SCHECK(fstat(fd, &st) == 0 && S_ISREG(st.st_mode), MPISNAP_EIO,
+              MS_SRC_NONE, "%s is not a regular file", path);
+    if (fcntl(fd, F_SETLK, &fl) < 0) {
+        MS_SCHECK(errno == EACCES || errno == EAGAIN, MPISNAP_EIO, MS_SRC_ERRNO,
+                  "lock %s", path);
+        read_holder(fd, other, n);
+        if (!other[0] && fcntl(fd, F_GETLK, &fl) == 0)
+            snprintf(other, n, "a job starting, pid %d", (int)fl.l_pid);
+        ret = 1;
+        goto out;
+    }
+    /* A job that ends removes the file, then unlocks: we may have locked
+     * a removed file.  Then try again. */
+    if (stat(path, &now) < 0 || now.st_ino != st.st_ino ||
+        now.st_dev != st.st_dev) {
+        ret = 2;
+        goto out;
+    }
+    *fdp = fd;
+    fd = -1;
+out:
+    if (fd >= 0)
+        close(fd); /* drops the lock if we took it */
+    return ret;
+}
+
+int ms__store_lock(const char *root, const char *me, char *other, size_t n)
+{
+    int fd = -1, ret, tries = 0;
+
+    other[0] = '\0';
+    if (snprintf(lock_path, sizeof lock_path, "%s/%s", root, MS_LOCK) >=
+        (int)sizeof lock_path)
+        return ms__store_err(MPISNAP_EINVAL, MS_SRC_NONE, "%s: path too long",
+                             root);
+    if ((ret = ms__mkdirs(root)))
+        return ret;
+    while ((ret = lock_file(lock_path, &fd, other, n)) == 2 && ++tries < 100)
+        ;
+    if (ret == 2)
+        return ms__store_err(MPISNAP_EIO, MS_SRC_NONE,
+                             "lock %s: removed each time it was locked",
+                             lock_path);
+    if (ret != 0)
+        return ret;
+    read_holder(fd, other, n); /* a job that died holding it */
+    if (ftruncate(fd, 0) < 0 || pwrite(fd, me, strlen(me), 0) < 0 ||
+        pwrite(fd, "\n", 1, (off_t)strlen(me)) != 1) {
+        ret = ms__store_err(MPISNAP_EIO, MS_SRC_ERRNO, "write %s", lock_path);
+        close(fd);
+        return ret;
+    }
+    lock_fd = fd;
+    return 0;
+}
+
+void ms__store_unlock(void)
+{
+    if (lock_fd < 0)
+        return;
+    /* Removed before it is unlocked: a file that is there and names a job
+     * without being locked is a stale lock. */
+    unlink(lock_path);
+    close(lock_fd);
+    lock_fd = -1;
 }
 
 /* ------------------------------------------------------------------ scan */

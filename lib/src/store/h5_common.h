@@ -14,6 +14,7 @@
 /* Names of the datasets, groups and attributes: docs/format.md. */
 #define MS_H5_INDEX "index.h5"
 #define MS_H5_LATEST "latest"
+#define MS_LOCK "lock"                  /* held by the job using the root */
 #define MS_KIND_CHECKPOINT "checkpoint" /* the `kind` attribute on / */
 #define MS_KIND_OBSERVATION "observation"
 
@@ -62,6 +63,7 @@ void ms__h5_quiet_end(const struct ms__h5_quiet *q);
 int ms__store_path(char *out, size_t n, const char *root, uint64_t id,
                    int partial, const char *file);
 int ms__fsync_path(const char *path);
+int ms__mkdirs(const char *path); /* mkdir -p */
 
 /* ---- HDF5 types and attributes ---- */
 hid_t ms__h5_etype(int etype); /* native type, not to be closed; <0 bad */
@@ -75,6 +77,14 @@ hid_t ms__h5_need_type(void);  /* struct ms__need without its pad */
 hid_t ms__h5_prop_type(void);  /* struct ms__property, name a string[64] */
 
 hid_t ms__h5_fapl(void); /* sec2, libver bounds: close it */
+/* Create a new HDF5 file at path: O_EXCL | O_NOFOLLOW (never through a
+ * symlink, never over an existing file), and a full disk is a clean
+ * failure.  Close it with ms__h5_close_file. */
+hid_t ms__h5_create(const char *path, hid_t fapl);
+/* Close a file being written: flush and close when ret is 0, else (or when
+ * that fails) close it without writing more, so that no failed write leaves
+ * it open in HDF5.  Returns ret, or the close's error. */
+int ms__h5_close_file(hid_t f, const char *path, int ret);
 int ms__h5_attr_put(hid_t obj, const char *name, hid_t type, const void *val);
 int ms__h5_attr_str(hid_t obj, const char *name, const char *s);
 

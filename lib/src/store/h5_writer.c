@@ -1,5 +1,8 @@
 /* Rank files: HDF5 writer, checksums and the helpers the store shares
  * (h5_common.h).  Layout: docs/format.md. */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE /* memfd_create */
+#endif
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
@@ -7,7 +10,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h> /* memfd_create */
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include "mpisnap/version.h"
@@ -27,8 +32,14 @@ static herr_t h5_innermost(unsigned n, const H5E_error2_t *e, void *arg)
 {
     char *buf = arg;
 
-    if (n == 0 && e->desc)
-        snprintf(buf, 256, "%s (%s)", e->desc, e->func_name);
+    if (n == 0 && e->desc) {
+        /* The POSIX driver appends ": time = ...\n, filename = ..." with an
+         * errno taken after other calls: keep what is before it. */
+        const char *t = strstr(e->desc, ": time = ");
+        int len = t ? (int)(t - e->desc) : (int)strcspn(e->desc, "\n");
+
+        snprintf(buf, 256, "%.*s (%s)", len, e->desc, e->func_name);
+    }
     return 0;
 }
 
@@ -105,7 +116,7 @@ int ms__fsync_path(const char *path)
 }
 
 /* mkdir -p: every rank may race to create the same directories. */
-static int mkdirs(const char *path)
+int ms__mkdirs(const char *path)
 {
     char tmp[4096];
     size_t len = strlen(path);
@@ -132,11 +143,30 @@ int ms__store_begin(const char *root, uint64_t id)
     char dir[4096];
     int ret = ms__store_path(dir, sizeof dir, root, id, 1, NULL);
 
+    struct stat st, rst;
+
     if (ret == 0)
-        ret = mkdirs(root);
-    if (ret == 0)
-        ret = mkdirs(dir);
-    return ret;
+        ret = ms__mkdirs(root);
+    if (ret < 0)
+        return ret;
+    /* Every rank may race to make it.  One that is there already must be
+     * a directory (not a symlink) that nobody else can write into, owned
+     * by this user (or by the owner of root, who can do anything there:
+     * root_squash makes our own files someone else's): else someone else
+     * made it, to have the ranks write where they choose. */
+    if (mkdir(dir, 0755) < 0 && errno != EEXIST)
+        return ms__store_err(MPISNAP_EIO, MS_SRC_ERRNO, "mkdir %s", dir);
+    if (lstat(dir, &st) < 0 || stat(root, &rst) < 0)
+        return ms__store_err(MPISNAP_EIO, MS_SRC_ERRNO, "stat %s", dir);
+    if (!S_ISDIR(st.st_mode) || (st.st_mode & (S_IWGRP | S_IWOTH)) ||
+        (st.st_uid != geteuid() && st.st_uid != rst.st_uid))
+        return ms__store_err(
+            MPISNAP_EIO, MS_SRC_NONE,
+            "%s was not made by this job (%s, owner uid "
+            "%u, mode %03o): not writing there",
+            dir, S_ISDIR(st.st_mode) ? "a directory" : "not a directory",
+            (unsigned)st.st_uid, (unsigned)(st.st_mode & 0777));
+    return 0;
 }
 
 /* ----------------------------------------------------------------- types */
@@ -763,15 +793,177 @@ static int write_rank_attrs(hid_t file, const struct ms__rankdata *d)
     return ms__h5_attr_str(file, "library_version", MPISNAP_VERSION_STRING);
 }
 
-static int write_file(const char *path, const struct ms__rankdata *d)
+/* Point the file's descriptor at an empty memory file, close every
+ * object still open in it, then the file.  After a failed write (ENOSPC)
+ * HDF5 keeps dirty metadata that no close can flush: the file stays open,
+ * and HDF5 loops and crashes closing it at exit (in MPI_Finalize).  Writes
+ * to the memory file succeed, so everything closes; the caller removes the
+ * file on disk. */
+static void abandon(hid_t f)
+{
+    unsigned types = H5F_OBJ_DATASET | H5F_OBJ_GROUP | H5F_OBJ_DATATYPE |
+                     H5F_OBJ_ATTR | H5F_OBJ_LOCAL;
+    int mfd = memfd_create("mpisnap-abandoned", MFD_CLOEXEC);
+    void *handle = NULL;
+    ssize_t n;
+
+    if (mfd >= 0 && H5Fget_vfd_handle(f, H5P_DEFAULT, &handle) >= 0 && handle)
+        dup2(mfd, *(int *)handle);
+    if (mfd >= 0)
+        close(mfd);
+    n = H5Fget_obj_count(f, types);
+    if (n > 0) {
+        hid_t *ids = malloc((size_t)n * sizeof *ids);
+
+        n = ids ? H5Fget_obj_ids(f, types, (size_t)n, ids) : 0;
+        for (ssize_t i = 0; i < n; i++)
+            if (H5Iget_type(ids[i]) == H5I_ATTR)
+                H5Aclose(ids[i]);
+            else if (H5Iget_type(ids[i]) == H5I_DATATYPE)
+                H5Tclose(ids[i]);
+            else
+                H5Oclose(ids[i]);
+        free(ids);
+    }
+    H5Fclose(f);
+}
+
+/* Give every byte of the file's address space its disk block before the
+ * metadata is flushed: after a failed flush HDF5 1.10 can never flush the
+ * file again ("slist already enabled?"), so it cannot be closed, while a
+ * write into allocated blocks cannot run out of space.  A file system
+ * without fallocate (EOPNOTSUPP) keeps that risk. */
+static int reserve(hid_t f, const char *path)
+{
+    void *handle = NULL;
+    haddr_t eoa;
+
+    if (H5Fget_eoa(f, &eoa) < 0 ||
+        H5Fget_vfd_handle(f, H5P_DEFAULT, &handle) < 0 || !handle)
+        return ms__store_err(MPISNAP_EIO, MS_SRC_H5, "size of %s", path);
+    if (fallocate(*(int *)handle, 0, 0, (off_t)eoa) < 0 &&
+        errno != EOPNOTSUPP && errno != ENOSYS)
+        return ms__store_err(MPISNAP_EIO, MS_SRC_ERRNO,
+                             "reserve %llu bytes for %s",
+                             (unsigned long long)eoa, path);
+    return 0;
+}
+
+int ms__h5_close_file(hid_t f, const char *path, int ret)
+{
+    unsigned objs = H5F_OBJ_DATASET | H5F_OBJ_GROUP | H5F_OBJ_DATATYPE |
+                    H5F_OBJ_ATTR | H5F_OBJ_LOCAL;
+
+    if (f < 0)
+        return ret;
+    /* An object left open (its close failed) would keep the file open. */
+    if (ret == 0 && H5Fget_obj_count(f, objs) != 0)
+        ret = ms__store_err(MPISNAP_EIO, MS_SRC_NONE,
+                            "%s: objects left open (a write failed)", path);
+    if (ret == 0)
+        ret = reserve(f, path);
+    if (ret == 0 && H5Fflush(f, H5F_SCOPE_LOCAL) < 0)
+        ret = ms__store_err(MPISNAP_EIO, MS_SRC_H5, "flush %s", path);
+    if (ret == 0 && H5Fclose(f) >= 0)
+        return 0;
+    if (ret == 0)
+        ret = ms__store_err(MPISNAP_EIO, MS_SRC_H5, "close %s", path);
+    if (H5Iis_valid(f) > 0)
+        abandon(f);
+    return ret;
+}
+
+/* Copy the n first bytes of src to dst. */
+static int copy_head(int dst, int src, off_t n)
+{
+    char buf[8192];
+
+    for (off_t off = 0; off < n;) {
+        ssize_t got = pread(src, buf, sizeof buf, off);
+
+        if (got <= 0 || pwrite(dst, buf, (size_t)got, off) != got)
+            return -1;
+        off += got;
+    }
+    return 0;
+}
+
+/* A scratch file in memory (tmpfs) for ms__h5_create; -1 when none. */
+static int scratch(char *name, size_t n)
+{
+    static const char *const dirs[] = {"/dev/shm", "/tmp"};
+
+    for (size_t i = 0; i < sizeof dirs / sizeof *dirs; i++) {
+        int fd;
+
+        snprintf(name, n, "%s/mpisnap-create-XXXXXX", dirs[i]);
+        if ((fd = mkostemp(name, O_CLOEXEC)) >= 0)
+            return fd;
+    }
+    return -1;
+}
+
+hid_t ms__h5_create(const char *path, hid_t fapl)
+{
+    char tmp[64];
+    int fd, tfd;
+    struct stat st;
+    void *handle = NULL;
+    hid_t f = H5I_INVALID_HID;
+
+    /* Exclusively: never through a symlink, never over a file that is
+     * there already (planted, or another job's). */
+    fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+    if (fd < 0) {
+        ms__store_err(MPISNAP_EIO, MS_SRC_ERRNO, "create %s", path);
+        return H5I_INVALID_HID;
+    }
+    /* HDF5 1.10 writes the superblock inside H5Fcreate; when that write
+     * fails (a full disk) it leaks the file and crashes at exit.  So HDF5
+     * creates it in a scratch file, whose bytes are then copied to ours,
+     * and its descriptor is switched to ours: a failure is a clean one. */
+    tfd = scratch(tmp, sizeof tmp);
+    if (tfd < 0) {
+        f = H5Fcreate(path, H5F_ACC_TRUNC, H5P_DEFAULT, fapl);
+        if (f < 0) {
+            ms__store_err(MPISNAP_EIO, MS_SRC_H5, "create %s", path);
+            unlink(path);
+        }
+        close(fd);
+        return f;
+    }
+    f = H5Fcreate(tmp, H5F_ACC_TRUNC, H5P_DEFAULT, fapl);
+    unlink(tmp);
+    if (f < 0) {
+        ms__store_err(MPISNAP_EIO, MS_SRC_H5, "create %s", path);
+    } else if (H5Fget_vfd_handle(f, H5P_DEFAULT, &handle) < 0 || !handle ||
+               fstat(tfd, &st) < 0 || copy_head(fd, tfd, st.st_size) < 0 ||
+               dup2(fd, *(int *)handle) < 0) {
+        ms__store_err(MPISNAP_EIO, MS_SRC_ERRNO, "create %s", path);
+        abandon(f);
+        f = H5I_INVALID_HID;
+    }
+    if (f < 0)
+        unlink(path);
+    close(tfd);
+    close(fd);
+    return f;
+}
+
+/* *made: the file was created (and must be removed on failure). */
+static int write_file(const char *path, const struct ms__rankdata *d, int *made)
 {
     hid_t fapl = ms__h5_fapl(), f = H5I_INVALID_HID;
     hid_t ct = H5I_INVALID_HID;
     int ret = 0;
 
     MS_SCHECK(fapl >= 0, MPISNAP_EIO, MS_SRC_H5, "%s", path);
-    f = H5Fcreate(path, H5F_ACC_TRUNC, H5P_DEFAULT, fapl);
-    MS_SCHECK(f >= 0, MPISNAP_EIO, MS_SRC_H5, "create %s", path);
+    f = ms__h5_create(path, fapl);
+    if (f < 0) {
+        ret = MPISNAP_EIO; /* ms__h5_create said why */
+        goto out;
+    }
+    *made = 1;
     if ((ret = write_rank_attrs(f, d)) || (ret = write_state(f, d)) ||
         (ret = write_channels(f, d)) || (ret = write_comms(f, d)))
         goto out;
@@ -780,16 +972,12 @@ static int write_file(const char *path, const struct ms__rankdata *d)
     ret = ms__h5_write_1d(f, "counters", ct, d->ncounters, d->counters);
     if (ret < 0 || (ret = write_trace(f, d)) < 0)
         goto out;
-    if (d->observation && (ret = write_observe(f, &d->obs)) < 0)
-        goto out;
-    MS_SCHECK(H5Fflush(f, H5F_SCOPE_LOCAL) >= 0, MPISNAP_EIO, MS_SRC_H5,
-              "flush %s", path);
+    if (d->observation)
+        ret = write_observe(f, &d->obs);
 out:
     if (ct >= 0)
         H5Tclose(ct);
-    /* Closing writes the last metadata: its failure is a failed write. */
-    if (f >= 0 && H5Fclose(f) < 0 && ret == 0)
-        ret = ms__store_err(MPISNAP_EIO, MS_SRC_H5, "close %s", path);
+    ret = ms__h5_close_file(f, path, ret);
     if (fapl >= 0)
         H5Pclose(fapl);
     return ret;
@@ -800,17 +988,27 @@ int ms__store_write_rank(const char *root, const struct ms__rankdata *d,
 {
     char name[32], path[4096];
     struct ms__h5_quiet q;
-    int ret;
+    int ret, made = 0;
 
     snprintf(name, sizeof name, "rank-%06d.h5", (int)d->rank);
     ret = ms__store_path(path, sizeof path, root, d->snap_id, 1, name);
     if (ret < 0)
         return ret;
     ms__h5_quiet_begin(&q);
-    ret = write_file(path, d);
+    ret = write_file(path, d, &made);
     ms__h5_quiet_end(&q);
     if (ret < 0) {
-        unlink(path); /* never leave a half-written file behind */
+        struct statvfs fs;
+        size_t len = strlen(lasterr);
+
+        if (made)
+            unlink(path); /* never leave a half-written file behind */
+        /* HDF5 does not say why a write failed: a full disk is likely. */
+        if (ret == MPISNAP_EIO && len < sizeof lasterr &&
+            statvfs(root, &fs) == 0)
+            snprintf(
+                lasterr + len, sizeof lasterr - len, " (%llu KiB free in %s)",
+                (unsigned long long)fs.f_bavail * fs.f_frsize / 1024, root);
         return ret;
     }
     ret = ms__fsync_path(path);

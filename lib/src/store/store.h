@@ -301,6 +301,18 @@ int ms__store_read_rank_file(const char *path, const struct ms__region *want,
  * ms__store_read_rank or ms__store_read_rank_file. */
 void ms__store_free_rankdata(struct ms__rankdata *d);
 
+/* Take the job's lock on root (created if needed): an fcntl write lock on
+ * <root>/lock, held until ms__store_unlock or the process ends (the kernel
+ * drops it however the process ends), and the file then holds `me` (one
+ * line naming this job).  A lock file that names a job but that no process
+ * holds is stale: that job died; it is taken over.  0: locked, `other` is
+ * the stale holder's line ("" when there was none); 1: another job holds
+ * it, `other` names it; <0: cannot lock (ms__store_lasterr). */
+int ms__store_lock(const char *root, const char *me, char *other, size_t n);
+
+/* Release the lock and remove the file: this job ended normally. */
+void ms__store_unlock(void);
+
 /* One line describing the last failure of a store call in this thread. */
 const char *ms__store_lasterr(void);
 
