@@ -1,7 +1,7 @@
 /* File fuzzer of the store's read side (issue 11).
  *
  *   filefuzz SRCROOT WORK MPISNAP [--cases N] [--seed S] [--full]
- *            [--timeout S] [--mem MIB] [--verbose]
+ *            [--timeout S] [--mem MIB] [--only index|rank] [--verbose]
  *
  * SRCROOT holds at least two committed snapshots of a real job.  It is
  * copied to WORK/root; then, one case at a time, the index and one rank
@@ -432,12 +432,14 @@ int main(int argc, char **argv)
     size_t nids = 0;
     int64_t hi;
     int full = 0;
+    const char *only = "";
     char cmd[9000], victim[4300];
     struct stats s = {0};
 
     if (argc < 4)
         die("%s", "usage: filefuzz SRCROOT WORK MPISNAP [--cases N] "
-                  "[--seed S] [--full] [--timeout S] [--mem MIB] [--verbose]");
+                  "[--seed S] [--full] [--timeout S] [--mem MIB] "
+                  "[--only index|rank] [--verbose]");
     root_src = argv[1], work = argv[2], tool = argv[3];
     for (int i = 4; i < argc; i++) {
         if (strcmp(argv[i], "--full") == 0)
@@ -450,6 +452,8 @@ int main(int argc, char **argv)
             seed = (unsigned)strtoul(argv[++i], NULL, 0);
         else if (i + 1 < argc && strcmp(argv[i], "--timeout") == 0)
             timeout_s = (unsigned)atoi(argv[++i]);
+        else if (i + 1 < argc && strcmp(argv[i], "--only") == 0)
+            only = argv[++i];
         else if (i + 1 < argc && strcmp(argv[i], "--mem") == 0)
             mem_mib = (unsigned)atoi(argv[++i]);
         else
@@ -476,10 +480,12 @@ int main(int argc, char **argv)
            full ? "every byte" : "sample");
     ms__store_snapdir(victim, sizeof victim, root, snaps[0].id, 0);
     strcat(victim, "/index.h5");
-    sweep(&s, victim, full, ncases / 2, &seed);
+    if (strcmp(only, "rank") != 0)
+        sweep(&s, victim, full, ncases / 2, &seed);
     ms__store_snapdir(victim, sizeof victim, root, snaps[0].id, 0);
     strcat(victim, snaps[0].nranks > 1 ? "/rank-000001.h5" : "/rank-000000.h5");
-    sweep(&s, victim, full, ncases - ncases / 2, &seed);
+    if (strcmp(only, "index") != 0)
+        sweep(&s, victim, full, ncases - ncases / 2, &seed);
     printf("filefuzz: %u cases: %u read exactly, %u refused with fallback; "
            "%u failed: restore path %u crash, %u hang, %u wrong data, "
            "%u nothing readable, %u stopped; CLI %u crash, %u hang, "
