@@ -205,8 +205,12 @@ static void limits(void)
 {
     struct rlimit rl = {(rlim_t)mem_mib << 20, (rlim_t)mem_mib << 20};
 
+#ifndef __SANITIZE_ADDRESS__ /* ASan reserves terabytes of address space */
     if (mem_mib)
         setrlimit(RLIMIT_AS, &rl);
+#else
+    (void)rl;
+#endif
     alarm(timeout_s);
 }
 
