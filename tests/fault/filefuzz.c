@@ -1,7 +1,8 @@
 /* File fuzzer of the store's read side (issue 11).
  *
  *   filefuzz SRCROOT WORK MPISNAP [--cases N] [--seed S] [--full]
- *            [--timeout S] [--mem MIB] [--only index|rank] [--verbose]
+ *            [--timeout S] [--mem MIB] [--only index|rank] [--rehash]
+ *            [--verbose]
  *
  * SRCROOT holds at least two committed snapshots of a real job.  It is
  * copied to WORK/root; then, one case at a time, the index and one rank
@@ -19,7 +20,12 @@
  *
  * Default: a seeded sample of N cases (byte flips at random offsets with
  * random masks, plus every truncation, extension and special file).
- * --full: every byte of both files XOR 0xff instead of the sample. */
+ * --full: every byte of both files XOR 0xff instead of the sample.
+ * --rehash: a hostile rank file rather than a damaged one: after each
+ * change the index's checksum of the rank file (and index.h5.xxh64) are
+ * made to match it.  Then only crashes, hangs, the memory bound and a
+ * restore that stops instead of falling back fail: a file with a valid
+ * checksum may say anything. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
@@ -34,6 +40,7 @@
 #include <unistd.h>
 
 #include "mpisnap.h"
+#include "store/h5_common.h"
 #include "store/store.h"
 
 /* Exit codes of the restore child. */
@@ -48,7 +55,10 @@ enum {
 static const char *root_src, *work, *tool;
 static char root[4096];
 static unsigned timeout_s = 10, mem_mib = 1024;
-static int verbose;
+static int verbose, rehash;
+static char index_path[4300];
+static unsigned char *index_orig;
+static size_t index_n;
 
 /* ------------------------------------------------------------ pristine */
 
@@ -245,6 +255,47 @@ static int run(char *const argv[])
 
 /* ---------------------------------------------------------------- cases */
 
+static unsigned char *slurp(const char *path, size_t *n);
+static void spit(const char *path, const unsigned char *b, size_t n);
+
+/* --rehash: the index says rank `rank`'s file is what it now is. */
+static void index_accepts(const char *victim, int rank)
+{
+    uint64_t sums[64], sum;
+    char dir[4300];
+    hid_t f, ds;
+
+    if (ms__store_file_checksum(victim, &sum, NULL) < 0)
+        return; /* not a regular file: nothing to match */
+    f = H5Fopen(index_path, H5F_ACC_RDWR, H5P_DEFAULT);
+    ds = H5Dopen2(f, "checksums", H5P_DEFAULT);
+    if (f < 0 || ds < 0 ||
+        H5Dread(ds, H5T_NATIVE_UINT64, H5S_ALL, H5S_ALL, H5P_DEFAULT, sums) < 0)
+        die("cannot update %s", index_path);
+    sums[rank] = sum;
+    H5Dwrite(ds, H5T_NATIVE_UINT64, H5S_ALL, H5S_ALL, H5P_DEFAULT, sums);
+    H5Dclose(ds);
+    H5Fclose(f);
+    snprintf(dir, sizeof dir, "%s", index_path);
+    *strrchr(dir, '/') = '\0';
+    strcat(dir, "/" MS_H5_INDEX_SUM);
+    unlink(dir);
+    *strrchr(dir, '/') = '\0';
+    if (ms__store_write_index_sum(dir) < 0)
+        die("cannot write the checksum of %s", index_path);
+}
+
+static void index_restore(void)
+{
+    char sumpath[4400];
+
+    snprintf(sumpath, sizeof sumpath, "%s.xxh64", index_path);
+    spit(index_path, index_orig, index_n);
+    unlink(sumpath);
+    *strrchr(sumpath, '/') = '\0';
+    ms__store_write_index_sum(sumpath);
+}
+
 static unsigned char *slurp(const char *path, size_t *n)
 {
     FILE *f = fopen(path, "rb");
@@ -279,7 +330,7 @@ static const char *kind_name[] = {"flip", "truncate", "extend",
                                   "fifo", "devzero",  "directory"};
 
 struct stats {
-    unsigned cases, newest, prev, bad;
+    unsigned cases, newest, prev, hostile, bad;
     unsigned crash, hang, wrong, none, stopped, cli_crash, cli_hang,
         cli_disagree;
 };
@@ -346,6 +397,8 @@ static void one_case(struct stats *s, const char *victim, enum kind k,
         break;
     }
     free(d);
+    if (rehash)
+        index_accepts(victim, snaps[0].nranks > 1);
 
     s->cases++;
     st = run(NULL);
@@ -354,6 +407,8 @@ static void one_case(struct stats *s, const char *victim, enum kind k,
         s->newest++;
     else if (res == R_PREV)
         s->prev++;
+    else if (rehash && res == R_WRONG)
+        s->hostile++; /* valid checksum: believed, as it must be */
     else {
         bad = 1;
         if (WIFSIGNALED(st) && WTERMSIG(st) == SIGALRM)
@@ -384,7 +439,7 @@ static void one_case(struct stats *s, const char *victim, enum kind k,
                 s->cli_crash++;
             printf("FAIL  %s: %s: mpisnap %s: %s\n", victim, what, cli[c][1],
                    status_text(cs, buf, sizeof buf));
-        } else if (c == 1 && (res == R_NEWEST || res == R_PREV) &&
+        } else if (!rehash && c == 1 && (res == R_NEWEST || res == R_PREV) &&
                    (code == 0) != (res == R_NEWEST)) {
             bad = 1;
             s->cli_disagree++;
@@ -399,6 +454,8 @@ static void one_case(struct stats *s, const char *victim, enum kind k,
                res == R_NEWEST ? "read exactly" : "refused, fell back");
     clear(victim);
     spit(victim, orig, n);
+    if (rehash)
+        index_restore();
 }
 
 static void sweep(struct stats *s, const char *victim, int full,
@@ -448,6 +505,8 @@ int main(int argc, char **argv)
     for (int i = 4; i < argc; i++) {
         if (strcmp(argv[i], "--full") == 0)
             full = 1;
+        else if (strcmp(argv[i], "--rehash") == 0)
+            rehash = 1;
         else if (strcmp(argv[i], "--verbose") == 0)
             verbose = 1;
         else if (i + 1 < argc && strcmp(argv[i], "--cases") == 0)
@@ -484,12 +543,18 @@ int main(int argc, char **argv)
            full ? "every byte" : "sample");
     ms__store_snapdir(victim, sizeof victim, root, snaps[0].id, 0);
     strcat(victim, "/index.h5");
-    if (strcmp(only, "rank") != 0)
+    snprintf(index_path, sizeof index_path, "%s", victim);
+    index_orig = slurp(index_path, &index_n);
+    if (strcmp(only, "rank") != 0 && !rehash)
         sweep(&s, victim, full, ncases / 2, &seed);
     ms__store_snapdir(victim, sizeof victim, root, snaps[0].id, 0);
     strcat(victim, snaps[0].nranks > 1 ? "/rank-000001.h5" : "/rank-000000.h5");
     if (strcmp(only, "index") != 0)
         sweep(&s, victim, full, ncases - ncases / 2, &seed);
+    if (rehash)
+        printf("filefuzz: %u hostile files read as they say (valid "
+               "checksum)\n",
+               s.hostile);
     printf("filefuzz: %u cases: %u read exactly, %u refused with fallback; "
            "%u failed: restore path %u crash, %u hang, %u wrong data, "
            "%u nothing readable, %u stopped; CLI %u crash, %u hang, "

@@ -6,8 +6,11 @@
 #       --bank PATH --filefuzz PATH --mpisnap PATH [filefuzz options...]
 #
 # CTest runs a seeded sample; for the full sweep (every byte of both
-# files, several hours on one core):
+# files, several hours on one core; --only index: the index alone, about
+# half an hour):
 #   filefuzz.sh ... --full
+# Hostile rank files (the index's checksums made to match each change):
+#   filefuzz.sh ... --rehash --only rank [--full]
 set -euo pipefail
 RT_NAME=fault_filefuzz
 # shellcheck source=tests/restart/testlib.sh
