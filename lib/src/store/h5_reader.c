@@ -527,7 +527,6 @@ static int read_header(hid_t f, uint64_t id, int rank, struct ms__rankdata *d)
     return 0;
 }
 
-/* restart: refuse an observation before anything else is read. */
 /* HDF5 opened the file we checked, not one put in its place since. */
 static int same_file(hid_t f, hid_t fapl, const struct stat *st)
 {
@@ -539,6 +538,7 @@ static int same_file(hid_t f, hid_t fapl, const struct stat *st)
            now.st_ino == st->st_ino;
 }
 
+/* restart: refuse an observation before anything else is read. */
 static int read_file(const char *path, uint64_t id, int rank,
                      const struct ms__region *want, size_t nwant,
                      struct ms__rankdata *out, int restart)
