@@ -230,8 +230,12 @@ int ms__store_scan(const char *root, int remove_partial, uint64_t **ids,
                    size_t *nids, int64_t *highest);
 
 /* Read the index of a committed snapshot, observation fields included
- * (free with ms__store_free_index).  MPISNAP_ENOSNAP when the snapshot is
- * not there, MPISNAP_EVERSION when it was written by a newer format. */
+ * (free with ms__store_free_index).  index.h5 is read whole and checked
+ * against index.h5.xxh64 (when there is one) before HDF5 parses it, from
+ * memory.  MPISNAP_ENOSNAP when the snapshot is not there,
+ * MPISNAP_EVERSION when a verified index was written by a newer format,
+ * MPISNAP_ECORRUPT for every other failure to read it (checksum, not a
+ * regular file, sizes, HDF5 errors, memory): the snapshot is damaged. */
 int ms__store_read_index(const char *root, uint64_t id, struct ms__index *ix);
 
 /* Free what ms__store_read_index allocated (checksums, report, cycle,
@@ -243,7 +247,10 @@ void ms__store_free_index(struct ms__index *ix);
 int ms__store_file_checksum(const char *path, uint64_t *checksum,
                             uint64_t *bytes);
 
-/* Read one rank's file of a committed snapshot, for a restart.  An
+/* Read one rank's file of a committed snapshot, for a restart.  Only a
+ * regular file is opened (not a symlink, FIFO or device), every size it
+ * declares is checked against its size before allocating, and every
+ * failure to read it is MPISNAP_ECORRUPT (EVERSION, EMISMATCH apart).  An
  * observation snapshot (kind "observation") is refused before anything is
  * read: MPISNAP_EMISMATCH, errbuf "snapshot N is an observation snapshot:
  * it cannot be restored".  The file's checksum is
