@@ -208,10 +208,15 @@ def t_show_json():
 def t_verify():
     p = run("verify", HEAT)
     expect(p, 0, "channels: ", "(8 messages in flight)", ": OK")
-    check(p.stdout.count("ok    ") == 4, "4 rank files ok")
+    check(p.stdout.count("ok    ") == 5, "index and 4 rank files ok")
+    check("/index.h5: checksum " in p.stdout, "index verified")
     d = json.loads(run("verify", HEAT, "--json").stdout)
     check(d["ok"] and d["failures"] == [] and d["messages_in_flight"] == 8,
           "json ok")
+    check(d["index_verified"], "json: index verified")
+    dst = copy(snapdir(HEAT), "verify-old")
+    os.remove(os.path.join(dst, "index.h5.xxh64"))
+    expect(run("verify", dst), 0, "index.h5: not verified", ": OK")
     check(d["channels_checked"] >= 8, "channels checked")
 
 
@@ -603,7 +608,7 @@ def t_observe_verify():
     expect(p, 0, "verifying observation 1 of mksnap",
            "channels: 2 checked (2 messages in flight, 1 payload recorded)",
            "collective counts: not compared", ": OK")
-    check(p.stdout.count("ok    ") == 2, "2 rank files ok")
+    check(p.stdout.count("ok    ") == 3, "index and 2 rank files ok")
     d = json.loads(run("verify", OBS, "--json").stdout)
     check(d["ok"] and d["kind"] == "observation" and
           d["messages_in_flight"] == 2 and d["payloads_recorded"] == 1 and

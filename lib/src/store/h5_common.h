@@ -78,10 +78,6 @@ int ms__open_regular(const char *path, uint64_t max, struct stat *st);
 int ms__store_err_in(const char *path, int code);
 /* Write <dir>/index.h5.xxh64 for <dir>/index.h5 (exclusively, fsync'd). */
 int ms__store_write_index_sum(const char *dir);
-/* The checksum in <dir>/index.h5.xxh64: *have 0 when there is none (a
- * snapshot written before it existed); MPISNAP_ECORRUPT when it is not
- * one line as ms__store_write_index_sum writes it. */
-int ms__store_read_index_sum(const char *dir, int *have, uint64_t *sum);
 
 /* ---- HDF5 types and attributes ---- */
 hid_t ms__h5_etype(int etype); /* native type, not to be closed; <0 bad */

@@ -238,6 +238,11 @@ int ms__store_scan(const char *root, int remove_partial, uint64_t **ids,
  * regular file, sizes, HDF5 errors, memory): the snapshot is damaged. */
 int ms__store_read_index(const char *root, uint64_t id, struct ms__index *ix);
 
+/* The checksum of index.h5 in <dir>/index.h5.xxh64 (dir: the snapshot's
+ * directory): *have 0 when there is none (a snapshot written before it
+ * existed); MPISNAP_ECORRUPT when it is not one line as commit writes it. */
+int ms__store_read_index_sum(const char *dir, int *have, uint64_t *sum);
+
 /* Free what ms__store_read_index allocated (checksums, report, cycle,
  * props) and zero *ix. */
 void ms__store_free_index(struct ms__index *ix);
