@@ -1,8 +1,8 @@
 /* File fuzzer of the store's read side (issue 11).
  *
  *   filefuzz SRCROOT WORK MPISNAP [--cases N] [--seed S] [--full]
- *            [--timeout S] [--mem MIB] [--only index|rank] [--rehash]
- *            [--verbose]
+ *            [--stride K] [--timeout S] [--mem MIB] [--only index|rank]
+ *            [--rehash] [--verbose]
  *
  * SRCROOT holds at least two committed snapshots of a real job.  It is
  * copied to WORK/root; then, one case at a time, the index and one rank
@@ -20,7 +20,8 @@
  *
  * Default: a seeded sample of N cases (byte flips at random offsets with
  * random masks, plus every truncation, extension and special file).
- * --full: every byte of both files XOR 0xff instead of the sample.
+ * --full: every byte of both files XOR 0xff instead of the sample (with
+ * --stride K: every K-th byte).
  * --rehash: a hostile rank file rather than a damaged one: after each
  * change the index's checksum of the rank file (and index.h5.xxh64) are
  * made to match it.  Then only crashes, hangs, the memory bound and a
@@ -56,6 +57,7 @@ static const char *root_src, *work, *tool;
 static char root[4096];
 static unsigned timeout_s = 10, mem_mib = 1024;
 static int verbose, rehash;
+static size_t stride = 1; /* --full: every stride-th byte */
 static char index_path[4300];
 static unsigned char *index_orig;
 static size_t index_n;
@@ -466,7 +468,7 @@ static void sweep(struct stats *s, const char *victim, int full,
 
     printf("victim %s: %zu bytes\n", victim, n);
     if (full)
-        for (size_t off = 0; off < n; off++)
+        for (size_t off = 0; off < n; off += stride)
             one_case(s, victim, FLIP, off, 0xff, 0, orig, n);
     else
         for (unsigned i = 0; i < ncases; i++)
@@ -499,12 +501,14 @@ int main(int argc, char **argv)
 
     if (argc < 4)
         die("%s", "usage: filefuzz SRCROOT WORK MPISNAP [--cases N] "
-                  "[--seed S] [--full] [--timeout S] [--mem MIB] "
-                  "[--only index|rank] [--verbose]");
+                  "[--seed S] [--full] [--stride K] [--timeout S] [--mem MIB] "
+                  "[--only index|rank] [--rehash] [--verbose]");
     root_src = argv[1], work = argv[2], tool = argv[3];
     for (int i = 4; i < argc; i++) {
         if (strcmp(argv[i], "--full") == 0)
             full = 1;
+        else if (i + 1 < argc && strcmp(argv[i], "--stride") == 0)
+            stride = (size_t)atoi(argv[++i]) > 0 ? (size_t)atoi(argv[i]) : 1;
         else if (strcmp(argv[i], "--rehash") == 0)
             rehash = 1;
         else if (strcmp(argv[i], "--verbose") == 0)
