@@ -344,9 +344,15 @@ static void check_rank(struct snap *s, int r, struct totals *t, int json)
     char path[4300], err[1024], sz[32];
     struct ms__rankdata *d = &s->rk[r];
     uint64_t sum = 0, bytes = 0;
+    struct stat st;
     int ret;
 
     snap_rank_path(s, r, path, sizeof path);
+    if (s->have_index && stat(path, &st) == 0 &&
+        ms__store_rank_size_ok(path, (uint64_t)st.st_size, &s->ix) < 0) {
+        fail("file", "%s", ms__store_lasterr());
+        return;
+    }
     ret = ms__store_file_checksum(path, &sum, &bytes);
     if (ret < 0) {
         fail("file", "%s: %s", path,

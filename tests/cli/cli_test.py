@@ -432,6 +432,16 @@ def t_special_files():
     os.symlink("/dev/zero", index)
     expect_error(run("verify", dst), index, "not a regular file")
     os.remove(index)
+    shutil.copy(os.path.join(snapdir(HEAT), "index.h5"), index)
+    # 1 TiB (sparse): refused by its size, not checksummed for minutes.
+    os.truncate(rank, 1 << 40)
+    for verb in ("verify", "show"):
+        p = run(verb, dst)
+        check(p.returncode in (1, 2), "%s refuses it" % verb)
+        check("more than all rank files" in p.stdout + p.stderr,
+              "%s names the size" % verb)
+    os.remove(rank)
+    shutil.copy(os.path.join(snapdir(HEAT), "rank-000001.h5"), rank)
     part = dst + ".partial"
     os.rename(dst, part)
     rank = os.path.join(part, "rank-000001.h5")

@@ -303,6 +303,36 @@ static void test_huge_dataset(void)
     free(ix.checksums);
 }
 
+static void read_sparse(const char *root)
+{
+    struct ms__index ix;
+    struct ms__rankdata d;
+    char err[512];
+
+    ASSERT_EQ_INT(ms__store_read_index(root, 9, &ix), 0);
+    ASSERT_EQ_INT(ms__store_read_rank(root, 9, 1, ix.checksums[1], NULL, 0, &d,
+                                      err, sizeof err),
+                  MPISNAP_ECORRUPT);
+    ASSERT_STRSTR(err, "more than all rank files");
+    ms__store_free_index(&ix);
+}
+
+/* A rank file extended (sparsely) to 1 TiB is refused at once, not
+ * checksummed for minutes: no rank file is larger than the index's total. */
+static void test_sparse_rank(void)
+{
+    char root[1100], path[1300];
+    struct ms__index ix;
+
+    newroot(root, sizeof root, "sparse");
+    snapshot(root, 9, &ix);
+    snapfile(path, sizeof path, root, 9, "rank-000001.h5");
+    ASSERT_EQ_INT(truncate(path, 1LL << 40), 0);
+    in_child(read_sparse, root, 0);
+    ASSERT_EQ_INT(unlink(path), 0); /* do not leave 1 TiB (sparse) behind */
+    free(ix.checksums);
+}
+
 static const struct {
     const char *name;
     void (*f)(void);
@@ -313,6 +343,7 @@ static const struct {
     {"index_special", test_index_special},
     {"rank_special", test_rank_special},
     {"huge_dataset", test_huge_dataset},
+    {"sparse_rank", test_sparse_rank},
 };
 
 int main(int argc, char **argv)

@@ -606,6 +606,40 @@ static int dir_exists(const char *root, uint64_t id)
     return stat(dir, &st) == 0 && S_ISDIR(st.st_mode);
 }
 
+/* No rank file is larger than all of them together (the index's `bytes`).
+ * Checked before the checksum, which would read a huge (sparse) file for
+ * minutes; below RANK_SMALL it is not worth reading the index again. */
+#define RANK_SMALL (64ULL << 20)
+
+int ms__store_rank_size_ok(const char *path, uint64_t size,
+                           const struct ms__index *ix)
+{
+    if (size <= ix->bytes)
+        return 0;
+    return ms__store_err(MPISNAP_ECORRUPT, MS_SRC_NONE,
+                         "%s%s%llu bytes, more than all rank files together "
+                         "(%llu, the index says)",
+                         path ? path : "", path ? ": " : "",
+                         (unsigned long long)size,
+                         (unsigned long long)ix->bytes);
+}
+
+static int rank_size(const char *root, uint64_t id, const char *path)
+{
+    struct ms__index ix;
+    struct stat st;
+    int ret;
+
+    if (lstat(path, &st) < 0 || !S_ISREG(st.st_mode) ||
+        (uint64_t)st.st_size <= RANK_SMALL)
+        return 0; /* the checksum tells what is wrong with it */
+    if ((ret = ms__store_read_index(root, id, &ix)) < 0)
+        return ret;
+    ret = ms__store_rank_size_ok(NULL, (uint64_t)st.st_size, &ix);
+    ms__store_free_index(&ix);
+    return ret;
+}
+
 int ms__store_read_rank(const char *root, uint64_t id, int rank,
                         uint64_t expect_checksum, const struct ms__region *want,
                         size_t nwant, struct ms__rankdata *out, char *errbuf,
@@ -626,6 +660,8 @@ int ms__store_read_rank(const char *root, uint64_t id, int rank,
                             (unsigned long long)id, root);
         goto out;
     }
+    if ((ret = rank_size(root, id, path)) < 0)
+        goto out;
     ret = ms__store_file_checksum(path, &sum, &size);
     if (ret == MPISNAP_ENOSNAP)
         ret = ms__store_err(MPISNAP_ECORRUPT, MS_SRC_NONE, "missing");

@@ -290,6 +290,14 @@ int ms__store_read_rank_file(const char *path, const struct ms__region *want,
                              size_t nwant, struct ms__rankdata *out,
                              char *errbuf, size_t errlen);
 
+/* 0 when a rank file of size bytes can belong to the snapshot of ix (no
+ * rank file is larger than the index's total), else MPISNAP_ECORRUPT with
+ * "<path>: N bytes, more than all rank files together ..." (path NULL:
+ * without it).  Check it
+ * before computing a checksum: a huge sparse file takes minutes to read. */
+int ms__store_rank_size_ok(const char *path, uint64_t size,
+                           const struct ms__index *ix);
+
 /* Free what ms__store_read_rank allocated (not the region bases; obs.needs
  * and obs.inflight included) and zero *d.  Only for data filled by
  * ms__store_read_rank or ms__store_read_rank_file. */
