@@ -15,8 +15,8 @@
  * each under alarm(timeout) and RLIMIT_AS (mem).  A case passes when
  * nothing crashed, hung or ran out of its memory bound, and the restore
  * path either read the newest snapshot with exactly its original data or
- * refused it and read the previous one exactly; `verify` must then agree
- * (0 for the first, non-zero for the second).
+ * refused it and read the previous one exactly; `verify` must not pass
+ * a snapshot the restore path refuses.
  *
  * Default: a seeded sample of N cases (byte flips at random offsets with
  * random masks, plus every truncation, extension and special file).
@@ -334,7 +334,7 @@ static const char *kind_name[] = {"flip", "truncate", "extend",
 struct stats {
     unsigned cases, newest, prev, hostile, bad;
     unsigned crash, hang, wrong, none, stopped, cli_crash, cli_hang,
-        cli_disagree;
+        cli_disagree, cli_stricter;
 };
 
 static const char *status_text(int st, char *buf, size_t n)
@@ -441,13 +441,22 @@ static void one_case(struct stats *s, const char *victim, enum kind k,
                 s->cli_crash++;
             printf("FAIL  %s: %s: mpisnap %s: %s\n", victim, what, cli[c][1],
                    status_text(cs, buf, sizeof buf));
-        } else if (!rehash && c == 1 && (res == R_NEWEST || res == R_PREV) &&
-                   (code == 0) != (res == R_NEWEST)) {
+        } else if (!rehash && c == 1 && res == R_PREV && code == 0) {
+            /* verify guards restarts in job scripts: it must never pass a
+             * snapshot the restart refuses. */
             bad = 1;
             s->cli_disagree++;
-            printf("FAIL  %s: %s: mpisnap verify exits %d, the restore "
-                   "path %s the snapshot\n",
-                   victim, what, code, res == R_NEWEST ? "reads" : "refuses");
+            printf("FAIL  %s: %s: mpisnap verify says OK, the restore path "
+                   "refuses the snapshot\n",
+                   victim, what);
+        } else if (!rehash && c == 1 && res == R_NEWEST && code != 0) {
+            /* Stricter than the restart (an index value the restart does
+             * not use, in a snapshot without index.h5.xxh64): noted. */
+            s->cli_stricter++;
+            if (verbose)
+                printf("note  %s: %s: mpisnap verify exits %d, the restore "
+                       "path reads the snapshot exactly\n",
+                       victim, what, code);
         }
     }
     s->bad += bad;
@@ -562,8 +571,9 @@ int main(int argc, char **argv)
     printf("filefuzz: %u cases: %u read exactly, %u refused with fallback; "
            "%u failed: restore path %u crash, %u hang, %u wrong data, "
            "%u nothing readable, %u stopped; CLI %u crash, %u hang, "
-           "%u verify disagrees\n",
+           "%u verify passes what the restore refuses (%u times verify "
+           "refused what the restore read exactly)\n",
            s.cases, s.newest, s.prev, s.bad, s.crash, s.hang, s.wrong, s.none,
-           s.stopped, s.cli_crash, s.cli_hang, s.cli_disagree);
+           s.stopped, s.cli_crash, s.cli_hang, s.cli_disagree, s.cli_stricter);
     return s.bad ? 1 : 0;
 }
