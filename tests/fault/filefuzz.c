@@ -2,7 +2,7 @@
  *
  *   filefuzz SRCROOT WORK MPISNAP [--cases N] [--seed S] [--full]
  *            [--stride K] [--timeout S] [--mem MIB] [--only index|rank]
- *            [--rehash] [--verbose]
+ *            [--rehash] [--legacy] [--offsets A,B,...] [--verbose]
  *
  * SRCROOT holds at least two committed snapshots of a real job.  It is
  * copied to WORK/root; then, one case at a time, the index and one rank
@@ -26,7 +26,12 @@
  * change the index's checksum of the rank file (and index.h5.xxh64) are
  * made to match it.  Then only crashes, hangs, the memory bound and a
  * restore that stops instead of falling back fail: a file with a valid
- * checksum may say anything. */
+ * checksum may say anything.
+ * --legacy: the snapshots lose index.h5.xxh64 first, as if written before
+ * it existed: then HDF5 parses damaged indexes, and the reader's own
+ * checks (sizes, versions, error codes) are what is tested.
+ * --offsets: also flip (XOR 0xff) these bytes of each file swept: cases
+ * that once failed, kept as regression tests. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
@@ -58,6 +63,7 @@ static char root[4096];
 static unsigned timeout_s = 10, mem_mib = 1024;
 static int verbose, rehash;
 static size_t stride = 1; /* --full: every stride-th byte */
+static const char *offsets = "";
 static char index_path[4300];
 static unsigned char *index_orig;
 static size_t index_n;
@@ -476,6 +482,16 @@ static void sweep(struct stats *s, const char *victim, int full,
     unsigned char *orig = slurp(victim, &n);
 
     printf("victim %s: %zu bytes\n", victim, n);
+    for (const char *p = offsets; *p;) {
+        char *end;
+        size_t off = strtoul(p, &end, 10);
+
+        if (end == p)
+            die("--offsets: not a list of numbers: %s", offsets);
+        if (off < n)
+            one_case(s, victim, FLIP, off, 0xff, 0, orig, n);
+        p = *end == ',' ? end + 1 : end;
+    }
     if (full)
         for (size_t off = 0; off < n; off += stride)
             one_case(s, victim, FLIP, off, 0xff, 0, orig, n);
@@ -503,7 +519,7 @@ int main(int argc, char **argv)
     uint64_t *ids = NULL;
     size_t nids = 0;
     int64_t hi;
-    int full = 0;
+    int full = 0, legacy = 0;
     const char *only = "";
     char cmd[9000], victim[4300];
     struct stats s = {0};
@@ -511,13 +527,18 @@ int main(int argc, char **argv)
     if (argc < 4)
         die("%s", "usage: filefuzz SRCROOT WORK MPISNAP [--cases N] "
                   "[--seed S] [--full] [--stride K] [--timeout S] [--mem MIB] "
-                  "[--only index|rank] [--rehash] [--verbose]");
+                  "[--only index|rank] [--rehash] [--legacy] [--offsets LIST] "
+                  "[--verbose]");
     root_src = argv[1], work = argv[2], tool = argv[3];
     for (int i = 4; i < argc; i++) {
         if (strcmp(argv[i], "--full") == 0)
             full = 1;
         else if (i + 1 < argc && strcmp(argv[i], "--stride") == 0)
             stride = (size_t)atoi(argv[++i]) > 0 ? (size_t)atoi(argv[i]) : 1;
+        else if (i + 1 < argc && strcmp(argv[i], "--offsets") == 0)
+            offsets = argv[++i];
+        else if (strcmp(argv[i], "--legacy") == 0)
+            legacy = 1;
         else if (strcmp(argv[i], "--rehash") == 0)
             rehash = 1;
         else if (strcmp(argv[i], "--verbose") == 0)
@@ -540,6 +561,9 @@ int main(int argc, char **argv)
              root, work, root_src, root);
     if (system(cmd) != 0)
         die("cannot copy %s", root_src);
+    snprintf(cmd, sizeof cmd, "rm -f '%s'/snap-*/" MS_H5_INDEX_SUM, root);
+    if (legacy && system(cmd) != 0)
+        die("cannot remove the index checksums in %s", root);
     if (ms__store_scan(root, 0, &ids, &nids, &hi) < 0 || nids < 2)
         die("%s: needs two committed snapshots", root_src);
     for (int k = 0; k < 2; k++) {
