@@ -42,9 +42,10 @@ static void file_sizes(const char *dir, int nranks, struct entry *e)
 /* Cheap checks only: the index, the files' presence and sizes. */
 static void examine(const char *root, struct entry *e)
 {
-    char dir[4300];
+    char dir[4300], index[4400];
 
     ms__store_snapdir(dir, sizeof dir, root, e->id, e->partial);
+    snprintf(index, sizeof index, "%s/index.h5", dir);
     if (e->partial) {
         e->status = "partial";
         file_sizes(dir, -1, e);
@@ -54,7 +55,7 @@ static void examine(const char *root, struct entry *e)
     if (ms__store_read_index(root, e->id, &e->ix) < 0) {
         e->status = "damaged";
         snprintf(e->problem, sizeof e->problem, "index.h5: %s",
-                 ms__store_lasterr());
+                 tool_strip(ms__store_lasterr(), index));
         return;
     }
     e->have_index = 1;

@@ -301,9 +301,15 @@ static int read_obs_rank(struct snap *s, int r, const struct ms__region *want,
     char path[4300];
     struct ms__rankdata *d = &s->rk[r];
     uint64_t sum = 0;
+    struct stat st;
     int ret;
 
     snap_rank_path(s, r, path, sizeof path);
+    if (stat(path, &st) == 0 &&
+        ms__store_rank_size_ok(NULL, (uint64_t)st.st_size, &s->ix) < 0) {
+        snprintf(e, n, "%s", ms__store_lasterr());
+        return MPISNAP_ECORRUPT;
+    }
     ret = ms__store_file_checksum(path, &sum, NULL);
     if (ret < 0 || sum != s->ix.checksums[r]) {
         snprintf(e, n, "%s",

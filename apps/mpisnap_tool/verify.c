@@ -283,6 +283,7 @@ static void check_cycle(const struct snap *s)
 /* --------------------------------------------------------------- files */
 
 struct totals {
+    int index_verified; /* index.h5 matched index.h5.xxh64 */
     size_t files, datasets, channels, skipped, comms;
     uint64_t nmsgs, bytes;
     uint64_t inflight; /* observation: from /observe/inflight */
@@ -312,14 +313,45 @@ static void check_needs(const struct snap *s, int r)
     }
 }
 
+/* snap_open refused an index.h5 that does not match index.h5.xxh64; say
+ * that it matched, or that an index without that file is not verified. */
+static void check_index(const struct snap *s, struct totals *t, int json)
+{
+    uint64_t sum = 0;
+    int have = 0;
+
+    if (!s->have_index)
+        return;
+    if (ms__store_read_index_sum(s->dir, &have, &sum) < 0) {
+        fail("index", "%s", ms__store_lasterr());
+        return;
+    }
+    t->index_verified = have;
+    if (json)
+        return;
+    if (have)
+        printf("ok    %s/index.h5: checksum %016llx (index.h5.xxh64)\n", s->dir,
+               (unsigned long long)sum);
+    else
+        printf("note  %s/index.h5: not verified (no index.h5.xxh64: written "
+               "before mpisnap kept one)\n",
+               s->dir);
+}
+
 static void check_rank(struct snap *s, int r, struct totals *t, int json)
 {
     char path[4300], err[1024], sz[32];
     struct ms__rankdata *d = &s->rk[r];
     uint64_t sum = 0, bytes = 0;
+    struct stat st;
     int ret;
 
     snap_rank_path(s, r, path, sizeof path);
+    if (s->have_index && stat(path, &st) == 0 &&
+        ms__store_rank_size_ok(path, (uint64_t)st.st_size, &s->ix) < 0) {
+        fail("file", "%s", ms__store_lasterr());
+        return;
+    }
     ret = ms__store_file_checksum(path, &sum, &bytes);
     if (ret < 0) {
         fail("file", "%s: %s", path,
@@ -371,6 +403,7 @@ static void report_json(const struct snap *s, const struct totals *t)
     js_str("kind", snap_is_observation(s) ? "observation" : "checkpoint");
     js_bool("ok", nfails == 0);
     js_int("nranks", s->nranks);
+    js_bool("index_verified", t->index_verified);
     js_u64("files_ok", t->files);
     js_u64("datasets_ok", t->datasets);
     js_u64("channels_checked", t->channels);
@@ -468,6 +501,7 @@ int cmd_verify(int argc, char **argv)
                s.have_index ? s.ix.app : " (partial)", s.dir, s.nranks);
     if (s.partial)
         fail("partial", "%s: not committed (no index.h5, no checksums)", s.dir);
+    check_index(&s, &t, json);
     for (int r = 0; r < s.nranks; r++)
         check_rank(&s, r, &t, json);
     if (s.have_index && t.files == (size_t)s.nranks) {

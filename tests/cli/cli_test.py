@@ -217,10 +217,15 @@ def t_show_json():
 def t_verify():
     p = run("verify", HEAT)
     expect(p, 0, "channels: ", "(8 messages in flight)", ": OK")
-    check(p.stdout.count("ok    ") == 4, "4 rank files ok")
+    check(p.stdout.count("ok    ") == 5, "index and 4 rank files ok")
+    check("/index.h5: checksum " in p.stdout, "index verified")
     d = json.loads(run("verify", HEAT, "--json").stdout)
     check(d["ok"] and d["failures"] == [] and d["messages_in_flight"] == 8,
           "json ok")
+    check(d["index_verified"], "json: index verified")
+    dst = copy(snapdir(HEAT), "verify-old")
+    os.remove(os.path.join(dst, "index.h5.xxh64"))
+    expect(run("verify", dst), 0, "index.h5: not verified", ": OK")
     check(d["channels_checked"] >= 8, "channels checked")
 
 
@@ -404,11 +409,19 @@ def t_choice():
            "checksum mismatch")
 
 
+def fix_index_sum(dst):
+    """After a hand edit of index.h5: index.h5.xxh64 to match it."""
+    data = open(os.path.join(dst, "index.h5"), "rb").read()
+    with open(os.path.join(dst, "index.h5.xxh64"), "w") as f:
+        f.write("%016x  index.h5\n" % xxh64(data))
+
+
 def t_version():
     h5py = h5py_or_skip()
     dst = copy(snapdir(HEAT), "version")
     with h5py.File(os.path.join(dst, "index.h5"), "r+") as f:
         f.attrs.modify("format_version", 99)
+    fix_index_sum(dst)
     for verb in ("show", "verify"):
         expect_error(run(verb, dst), "index.h5", "format version 99")
 
@@ -423,6 +436,62 @@ def fix_index(h5py, dst, rank):
         total = sum(os.path.getsize(os.path.join(dst, "rank-%06d.h5" % r))
                     for r in range(len(sums)))
         f.attrs.modify("bytes", total)
+    fix_index_sum(dst)
+
+
+def t_index_damaged():
+    """A byte of index.h5 that HDF5 would read without noticing (inside the
+    app name): index.h5.xxh64 catches it, in every verb."""
+    dst = copy(snapdir(HEAT), "index-damaged")
+    index = os.path.join(dst, "index.h5")
+    data = bytearray(open(index, "rb").read())
+    i = data.find(b"heat2d")
+    check(i >= 0, "app name in index.h5")
+    data[i] ^= 0x20
+    open(index, "wb").write(data)
+    for verb in ("show", "verify", "diff"):
+        args = (dst, dst) if verb == "diff" else (dst,)
+        expect_error(run(verb, *args), index, "checksum mismatch")
+    expect(run("list", os.path.dirname(dst)), 0, "damaged",
+           "index.h5: checksum mismatch")
+
+
+def t_special_files():
+    """A FIFO or a symlink to /dev/zero where a file should be is refused at
+    once (run() times out after 30 s), never waited for or read forever."""
+    dst = copy(snapdir(HEAT), "special")
+    index = os.path.join(dst, "index.h5")
+    rank = os.path.join(dst, "rank-000001.h5")
+    os.remove(index)
+    os.mkfifo(index)
+    expect(run("list", os.path.dirname(dst)), 0, "damaged",
+           "not a regular file")
+    expect_error(run("show", dst), index, "not a regular file")
+    os.remove(index)
+    os.symlink("/dev/zero", index)
+    expect_error(run("verify", dst), index, "not a regular file")
+    os.remove(index)
+    shutil.copy(os.path.join(snapdir(HEAT), "index.h5"), index)
+    # 1 TiB (sparse): refused by its size, not checksummed for minutes.
+    os.truncate(rank, 1 << 40)
+    for verb in ("verify", "show"):
+        p = run(verb, dst)
+        check(p.returncode in (1, 2), "%s refuses it" % verb)
+        check("more than all rank files" in p.stdout + p.stderr,
+              "%s names the size" % verb)
+    os.remove(rank)
+    shutil.copy(os.path.join(snapdir(HEAT), "rank-000001.h5"), rank)
+    part = dst + ".partial"
+    os.rename(dst, part)
+    rank = os.path.join(part, "rank-000001.h5")
+    os.remove(rank)
+    os.mkfifo(rank)
+    expect_error(run("show", part), rank, "not a regular file")
+    p = run("verify", part)
+    expect(p, 1, "FAIL  " + rank + ": not a regular file")
+    os.remove(rank)
+    os.symlink("/dev/zero", rank)
+    expect(run("verify", part), 1, "FAIL  " + rank + ": not a regular file")
 
 
 def t_counters():
@@ -588,7 +657,7 @@ def t_observe_verify():
     expect(p, 0, "verifying observation 1 of mksnap",
            "channels: 2 checked (2 messages in flight, 1 payload recorded)",
            "collective counts: not compared", ": OK")
-    check(p.stdout.count("ok    ") == 2, "2 rank files ok")
+    check(p.stdout.count("ok    ") == 3, "index and 2 rank files ok")
     d = json.loads(run("verify", OBS, "--json").stdout)
     check(d["ok"] and d["kind"] == "observation" and
           d["messages_in_flight"] == 2 and d["payloads_recorded"] == 1 and

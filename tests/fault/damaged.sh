@@ -8,6 +8,9 @@
 #              damaged, restores the previous one (restored step = its
 #              step) and ends with the uninterrupted run's checksum
 #   truncate   rank-000002.h5 of the newest snapshot is cut to half: the same
+#   index      the format_version attribute of the newest index.h5 is made
+#              2, a change HDF5 reads without complaint: index.h5.xxh64
+#              catches it, and the restart falls back as for flip
 #   explicit   the flipped byte, and MPISNAP_RESTART=<newest id>: the program
 #              fails (non-zero exit) with an error naming the snapshot, the
 #              rank file and the checksum mismatch
@@ -55,6 +58,22 @@ with open(path, "r+b") as f:
     f.write(bytes([b[0] ^ 0xFF]))
 PY
     rt_say "inverted byte $(($(stat -c %s "$victim") / 2)) of $victim"
+    ;;
+index)
+    # An attribute message (version 1) holds the name padded to 8 bytes,
+    # the int32 type (16) and the scalar space (8), then the value.
+    victim="$newdir/index.h5"
+    python3 - "$victim" <<'PY'
+import sys
+path = sys.argv[1]
+data = bytearray(open(path, "rb").read())
+at = data.find(b"format_version\0") + 16 + 16 + 8
+if at < 40 or data[at:at + 4] != b"\1\0\0\0":
+    sys.exit("format_version's value not found in " + path)
+data[at] = 2
+open(path, "wb").write(data)
+PY
+    rt_say "format_version of $victim set to 2"
     ;;
 truncate)
     victim="$newdir/rank-000002.h5"

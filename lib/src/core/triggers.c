@@ -3,11 +3,14 @@
  * `mpisnap halt`, and the end of the allocation (MPISNAP_STOP_BEFORE).
  * The signal handler only sets a flag; everything else happens at safe
  * points. */
+#include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -97,16 +100,28 @@ int ms__triggers_init(char *errbuf, size_t errlen)
  * consumed, so the requeued job does not stop again at once. */
 static int halt_file(void)
 {
+    static int warned;
     char path[PATH_MAX + 8], buf[16] = "";
-    FILE *f;
-    int what = MS_WANT_STOP;
+    struct stat st;
+    ssize_t n;
+    int what = MS_WANT_STOP, fd;
 
     snprintf(path, sizeof path, "%s/halt", ms__cfg.dir);
-    if (!(f = fopen(path, "r")))
+    /* Only a regular file: a FIFO would block rank 0 here for good, and a
+     * link (to /dev/zero, say) is not what `mpisnap halt` writes. */
+    fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
+    if (fd < 0 && errno != ELOOP)
         return 0;
-    if (!fgets(buf, sizeof buf, f))
-        buf[0] = '\0';
-    fclose(f);
+    if (fd < 0 || fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+        if (!warned++)
+            MS_WARN("%s: not a regular file: ignored", path);
+        if (fd >= 0)
+            close(fd);
+        return 0;
+    }
+    n = read(fd, buf, sizeof buf - 1);
+    buf[n > 0 ? n : 0] = '\0';
+    close(fd);
     unlink(path);
     /* "now": snapshot at once; otherwise stop after the next scheduled
      * snapshot, or at once when there is no schedule. */

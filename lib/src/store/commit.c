@@ -322,7 +322,8 @@ int ms__store_commit(const char *root, const struct ms__index *ix, int keep)
         return ms__store_err(MPISNAP_EIO, MS_SRC_NONE, "%s already exists",
                              dir);
     if ((ret = check_rank_files(root, ix)) || (ret = write_index(index, ix)) ||
-        (ret = ms__fsync_path(index)) || (ret = ms__fsync_path(part)))
+        (ret = ms__fsync_path(index)) ||
+        (ret = ms__store_write_index_sum(part)) || (ret = ms__fsync_path(part)))
         return ret;
     /* The commit point.  From here on the snapshot is committed whatever
      * fails: a failure is reported (1), never called an abort. */

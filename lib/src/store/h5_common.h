@@ -5,6 +5,7 @@
 #define MPISNAP_H5_COMMON_H
 
 #include <stdint.h>
+#include <sys/stat.h>
 
 #include <hdf5.h>
 
@@ -14,8 +15,9 @@
 /* Names of the datasets, groups and attributes: docs/format.md. */
 #define MS_H5_INDEX "index.h5"
 #define MS_H5_LATEST "latest"
-#define MS_LOCK "lock"                  /* held by the job using the root */
-#define MS_KIND_CHECKPOINT "checkpoint" /* the `kind` attribute on / */
+#define MS_H5_INDEX_SUM "index.h5.xxh64" /* beside index.h5 */
+#define MS_LOCK "lock"                   /* held by the job using the root */
+#define MS_KIND_CHECKPOINT "checkpoint"  /* the `kind` attribute on / */
 #define MS_KIND_OBSERVATION "observation"
 
 /* Row of /channels/envelopes. */
@@ -64,6 +66,20 @@ int ms__store_path(char *out, size_t n, const char *root, uint64_t id,
                    int partial, const char *file);
 int ms__fsync_path(const char *path);
 int ms__mkdirs(const char *path); /* mkdir -p */
+
+/* ---- files we did not just write (files.c) ---- */
+/* XXH64, seed 0, of a buffer: what ms__store_file_checksum computes. */
+uint64_t ms__xxh64(const void *buf, size_t n);
+/* Open path read-only if it is a regular file of at most max bytes (not a
+ * symlink, FIFO or device: they would hang or never end).  The fd, its
+ * stat in *st; or a negative code with the message set (without the
+ * path): MPISNAP_ENOSNAP when it does not exist, MPISNAP_ECORRUPT when it
+ * is not such a file. */
+int ms__open_regular(const char *path, uint64_t max, struct stat *st);
+/* "path: " before the last error's message; returns code. */
+int ms__store_err_in(const char *path, int code);
+/* Write <dir>/index.h5.xxh64 for <dir>/index.h5 (exclusively, fsync'd). */
+int ms__store_write_index_sum(const char *dir);
 
 /* ---- HDF5 types and attributes ---- */
 hid_t ms__h5_etype(int etype); /* native type, not to be closed; <0 bad */

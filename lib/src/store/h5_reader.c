@@ -6,9 +6,22 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "mpisnap/version.h"
 #include "store/h5_common.h"
+
+/* Size of the file being read.  Nothing in it can be larger, whatever its
+ * headers declare: every size is checked against it before allocating.
+ * (One file at a time: HDF5 1.10 here is not thread-safe anyway.) */
+static uint64_t file_size;
+
+/* Attributes we write stay below 64 KiB (an HDF5 attribute must). */
+#define ATTR_MAX 65536
+
+/* An index larger than this is not one of ours (a million ranks take
+ * about 100 MB); it is read into memory whole. */
+#define INDEX_MAX (256ULL << 20)
 
 /* ------------------------------------------------------------ attributes */
 
@@ -48,6 +61,9 @@ static int attr_str_alloc(hid_t obj, const char *name, char **out)
               MPISNAP_ECORRUPT, MS_SRC_NONE,
               "attribute %s: not a fixed-length string", name);
     size = H5Tget_size(ft);
+    MS_SCHECK(size > 0 && size <= ATTR_MAX && size <= file_size,
+              MPISNAP_ECORRUPT, MS_SRC_NONE, "attribute %s: %zu bytes", name,
+              size);
     tmp = calloc(1, size + 1);
     mt = H5Tcopy(H5T_C_S1);
     MS_SCHECK(tmp && mt >= 0, MPISNAP_ENOMEM, MS_SRC_NONE, "out of memory");
@@ -117,18 +133,28 @@ static int check_version(hid_t f)
 
 /* ------------------------------------------------------------- datasets */
 
-/* Number of elements of a 1-D dataset. */
+/* Number of elements of a 1-D dataset, which must fit in the file: its
+ * data are stored uncompressed (Fletcher-32 only), so a header declaring
+ * more is damaged or hostile, and nothing of that size is allocated. */
 static int extent(hid_t ds, const char *name, uint64_t *n)
 {
-    hid_t sp = H5Dget_space(ds);
+    hid_t sp = H5Dget_space(ds), ft = H5Dget_type(ds);
+    size_t elsize = ft >= 0 ? H5Tget_size(ft) : 0;
     hsize_t dim = 0;
     int ret = 0;
 
     MS_SCHECK(sp >= 0 && H5Sget_simple_extent_ndims(sp) == 1 &&
                   H5Sget_simple_extent_dims(sp, &dim, NULL) == 1,
               MPISNAP_ECORRUPT, MS_SRC_H5, "%s: not a 1-D dataset", name);
+    MS_SCHECK(
+        elsize > 0 && dim <= file_size / elsize, MPISNAP_ECORRUPT, MS_SRC_NONE,
+        "%s: %llu elements of %zu bytes, more than the file's %llu "
+        "bytes hold",
+        name, (unsigned long long)dim, elsize, (unsigned long long)file_size);
     *n = dim;
 out:
+    if (ft >= 0)
+        H5Tclose(ft);
     if (sp >= 0)
         H5Sclose(sp);
     return ret;
@@ -195,6 +221,10 @@ static int list_regions(hid_t f, struct ms__rankdata *out)
 
     MS_SCHECK(g >= 0 && H5Gget_info(g, &info) >= 0, MPISNAP_ECORRUPT, MS_SRC_H5,
               "open /state");
+    /* Each region's dataset has an object header of more than 64 bytes. */
+    MS_SCHECK(info.nlinks <= file_size / 64, MPISNAP_ECORRUPT, MS_SRC_NONE,
+              "/state: %llu regions in a file of %llu bytes",
+              (unsigned long long)info.nlinks, (unsigned long long)file_size);
     out->regions = calloc(info.nlinks ? info.nlinks : 1, sizeof *out->regions);
     MS_SCHECK(out->regions, MPISNAP_ENOMEM, MS_SRC_NONE, "out of memory");
     for (hsize_t i = 0; i < info.nlinks; i++) {
@@ -497,17 +527,38 @@ static int read_header(hid_t f, uint64_t id, int rank, struct ms__rankdata *d)
     return 0;
 }
 
+/* HDF5 opened the file we checked, not one put in its place since. */
+static int same_file(hid_t f, hid_t fapl, const struct stat *st)
+{
+    struct stat now;
+    void *h = NULL;
+
+    return H5Fget_vfd_handle(f, fapl, &h) >= 0 && h &&
+           fstat(*(int *)h, &now) == 0 && now.st_dev == st->st_dev &&
+           now.st_ino == st->st_ino;
+}
+
 /* restart: refuse an observation before anything else is read. */
 static int read_file(const char *path, uint64_t id, int rank,
                      const struct ms__region *want, size_t nwant,
                      struct ms__rankdata *out, int restart)
 {
     hid_t fapl = ms__h5_fapl(), f = H5I_INVALID_HID;
-    int ret = 0;
+    struct stat st;
+    int ret = 0, fd;
 
     MS_SCHECK(fapl >= 0, MPISNAP_EIO, MS_SRC_H5, "file access list");
+    /* Only a regular file: HDF5 would wait forever on a FIFO. */
+    if ((fd = ms__open_regular(path, UINT64_MAX, &st)) < 0) {
+        ret = fd;
+        goto out;
+    }
+    close(fd);
+    file_size = (uint64_t)st.st_size;
     f = H5Fopen(path, H5F_ACC_RDONLY, fapl);
     MS_SCHECK(f >= 0, MPISNAP_ECORRUPT, MS_SRC_H5, "not an HDF5 file");
+    MS_SCHECK(same_file(f, fapl, &st), MPISNAP_ECORRUPT, MS_SRC_NONE,
+              "replaced while it was read");
     if ((ret = read_header(f, id, rank, out)))
         goto out;
     MS_SCHECK(!(restart && out->observation), MPISNAP_EMISMATCH, MS_SRC_NONE,
@@ -537,6 +588,14 @@ out:
     return ret;
 }
 
+/* A file that cannot be read is damaged, whatever the reason (a restart
+ * then falls back to the previous snapshot); an allocation that fails
+ * after every size was checked against the file is no exception. */
+static int as_damage(int ret)
+{
+    return ret == MPISNAP_ENOMEM ? MPISNAP_ECORRUPT : ret;
+}
+
 static int dir_exists(const char *root, uint64_t id)
 {
     char dir[4096];
@@ -545,6 +604,40 @@ static int dir_exists(const char *root, uint64_t id)
     if (ms__store_path(dir, sizeof dir, root, id, 0, NULL) < 0)
         return 0;
     return stat(dir, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+/* No rank file is larger than all of them together (the index's `bytes`).
+ * Checked before the checksum, which would read a huge (sparse) file for
+ * minutes; below RANK_SMALL it is not worth reading the index again. */
+#define RANK_SMALL (64ULL << 20)
+
+int ms__store_rank_size_ok(const char *path, uint64_t size,
+                           const struct ms__index *ix)
+{
+    if (size <= ix->bytes)
+        return 0;
+    return ms__store_err(MPISNAP_ECORRUPT, MS_SRC_NONE,
+                         "%s%s%llu bytes, more than all rank files together "
+                         "(%llu, the index says)",
+                         path ? path : "", path ? ": " : "",
+                         (unsigned long long)size,
+                         (unsigned long long)ix->bytes);
+}
+
+static int rank_size(const char *root, uint64_t id, const char *path)
+{
+    struct ms__index ix;
+    struct stat st;
+    int ret;
+
+    if (lstat(path, &st) < 0 || !S_ISREG(st.st_mode) ||
+        (uint64_t)st.st_size <= RANK_SMALL)
+        return 0; /* the checksum tells what is wrong with it */
+    if ((ret = ms__store_read_index(root, id, &ix)) < 0)
+        return ret;
+    ret = ms__store_rank_size_ok(NULL, (uint64_t)st.st_size, &ix);
+    ms__store_free_index(&ix);
+    return ret;
 }
 
 int ms__store_read_rank(const char *root, uint64_t id, int rank,
@@ -567,6 +660,8 @@ int ms__store_read_rank(const char *root, uint64_t id, int rank,
                             (unsigned long long)id, root);
         goto out;
     }
+    if ((ret = rank_size(root, id, path)) < 0)
+        goto out;
     ret = ms__store_file_checksum(path, &sum, &size);
     if (ret == MPISNAP_ENOSNAP)
         ret = ms__store_err(MPISNAP_ECORRUPT, MS_SRC_NONE, "missing");
@@ -576,7 +671,7 @@ int ms__store_read_rank(const char *root, uint64_t id, int rank,
     if (ret < 0)
         goto out;
     ms__h5_quiet_begin(&q);
-    ret = read_file(path, id, rank, want, nwant, out, 1);
+    ret = as_damage(read_file(path, id, rank, want, nwant, out, 1));
     ms__h5_quiet_end(&q);
     refused = ret == MPISNAP_EMISMATCH && out->observation;
 out:
@@ -596,18 +691,14 @@ int ms__store_read_rank_file(const char *path, const struct ms__region *want,
                              char *errbuf, size_t errlen)
 {
     struct ms__h5_quiet q;
-    struct stat st;
     int ret;
 
     memset(out, 0, sizeof *out);
-    if (stat(path, &st) < 0) {
-        ret = ms__store_err(errno == ENOENT ? MPISNAP_ENOSNAP : MPISNAP_EIO,
-                            MS_SRC_ERRNO, "%s", path);
-    } else {
-        ms__h5_quiet_begin(&q);
-        ret = read_file(path, 0, -1, want, nwant, out, 0);
-        ms__h5_quiet_end(&q);
-    }
+    ms__h5_quiet_begin(&q);
+    ret = as_damage(read_file(path, 0, -1, want, nwant, out, 0));
+    ms__h5_quiet_end(&q);
+    if (ret == MPISNAP_ENOSNAP)
+        ret = ms__store_err(ret, MS_SRC_NONE, "%s: missing", path);
     if (ret < 0) {
         ms__store_free_rankdata(out);
         if (errbuf && errlen)
@@ -684,32 +775,94 @@ static int read_index_file(hid_t f, struct ms__index *ix)
     return read_index_observation(f, ix);
 }
 
+/* The whole of a regular file of at most max bytes into a new buffer. */
+static int slurp(const char *path, uint64_t max, unsigned char **buf, size_t *n)
+{
+    struct stat st;
+    size_t got = 0;
+    int fd = ms__open_regular(path, max, &st), ret = 0;
+
+    *buf = NULL;
+    if (fd < 0)
+        return fd;
+    *n = (size_t)st.st_size;
+    *buf = malloc(*n ? *n : 1);
+    MS_SCHECK(*buf, MPISNAP_ECORRUPT, MS_SRC_NONE, "%zu bytes: out of memory",
+              *n);
+    while (got < *n) {
+        ssize_t r = read(fd, *buf + got, *n - got);
+
+        MS_SCHECK(r > 0 || (r < 0 && errno == EINTR), MPISNAP_EIO,
+                  r < 0 ? MS_SRC_ERRNO : MS_SRC_NONE, "read");
+        got += r > 0 ? (size_t)r : 0;
+    }
+out:
+    close(fd);
+    return ret;
+}
+
+/* HDF5 parses the checked bytes in memory (core driver, file image), never
+ * the file, which might have changed since.  The name must not exist (the
+ * core driver refuses an image whose name does: "file already exists")
+ * and must differ between open images; under /dev/null it cannot exist. */
+static hid_t open_image(const unsigned char *img, size_t n)
+{
+    static unsigned nimage;
+    char name[64];
+    hid_t fapl = H5Pcreate(H5P_FILE_ACCESS), f = H5I_INVALID_HID;
+
+    snprintf(name, sizeof name, "/dev/null/mpisnap-index-%u", nimage++);
+    if (fapl >= 0 && H5Pset_fapl_core(fapl, 1 << 16, 0) >= 0 &&
+        H5Pset_file_image(fapl, (void *)img, n) >= 0)
+        f = H5Fopen(name, H5F_ACC_RDONLY, fapl);
+    if (fapl >= 0)
+        H5Pclose(fapl);
+    return f;
+}
+
 int ms__store_read_index(const char *root, uint64_t id, struct ms__index *ix)
 {
-    char path[4096];
+    char dir[4096], path[4096];
     struct ms__h5_quiet q;
-    struct stat st;
-    hid_t fapl = H5I_INVALID_HID, f = H5I_INVALID_HID;
-    int ret;
+    unsigned char *img = NULL;
+    size_t n = 0;
+    uint64_t want = 0, sum;
+    hid_t f = H5I_INVALID_HID;
+    int ret, have = 0;
 
     memset(ix, 0, sizeof *ix);
-    if ((ret = ms__store_path(path, sizeof path, root, id, 0, MS_H5_INDEX)) < 0)
+    if ((ret = ms__store_path(dir, sizeof dir, root, id, 0, NULL)) < 0 ||
+        (ret = ms__store_path(path, sizeof path, root, id, 0, MS_H5_INDEX)) < 0)
         return ret;
-    if (stat(path, &st) < 0)
-        return ms__store_err(errno == ENOENT ? MPISNAP_ENOSNAP : MPISNAP_EIO,
-                             MS_SRC_ERRNO, "%s", path);
     ms__h5_quiet_begin(&q);
-    fapl = ms__h5_fapl();
-    MS_SCHECK(fapl >= 0, MPISNAP_EIO, MS_SRC_H5, "file access list");
-    f = H5Fopen(path, H5F_ACC_RDONLY, fapl);
-    MS_SCHECK(f >= 0, MPISNAP_ECORRUPT, MS_SRC_H5, "%s", path);
+    if ((ret = slurp(path, INDEX_MAX, &img, &n)) < 0) {
+        ret = ms__store_err_in(path, ret);
+        goto out;
+    }
+    /* Verified before HDF5 sees a byte; a snapshot written before
+     * index.h5.xxh64 existed has none and is parsed unverified. */
+    if ((ret = ms__store_read_index_sum(dir, &have, &want)) < 0)
+        goto out;
+    sum = ms__xxh64(img, n);
+    MS_SCHECK(!have || sum == want, MPISNAP_ECORRUPT, MS_SRC_NONE,
+              "%s: checksum mismatch (file damaged): %s says %016llx, the "
+              "file has %016llx",
+              path, MS_H5_INDEX_SUM, (unsigned long long)want,
+              (unsigned long long)sum);
+    file_size = n;
+    f = open_image(img, n);
+    MS_SCHECK(f >= 0, MPISNAP_ECORRUPT, MS_SRC_H5, "%s: not an HDF5 file",
+              path);
     ret = read_index_file(f, ix);
+    /* A newer format is only believed of a verified index. */
+    if (ret == MPISNAP_EVERSION && !have)
+        ret = MPISNAP_ECORRUPT;
+    ret = as_damage(ret);
 out:
     if (f >= 0)
         H5Fclose(f);
-    if (fapl >= 0)
-        H5Pclose(fapl);
     ms__h5_quiet_end(&q);
+    free(img);
     if (ret < 0)
         ms__store_free_index(ix);
     return ret;

@@ -1138,15 +1138,10 @@ int ms__store_file_checksum(const char *path, uint64_t *checksum,
     MS_SCHECK(buf, MPISNAP_ENOMEM, MS_SRC_NONE, "checksum: out of memory");
     /* Only a regular file: a FIFO would block, /dev/zero never end, and a
      * symlink is not what any rank wrote. */
-    fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
-    MS_SCHECK(fd >= 0,
-              errno == ENOENT  ? MPISNAP_ENOSNAP
-              : errno == ELOOP ? MPISNAP_ECORRUPT
-                               : MPISNAP_EIO,
-              MS_SRC_ERRNO, "open %s", path);
-    MS_SCHECK(fstat(fd, &st) == 0, MPISNAP_EIO, MS_SRC_ERRNO, "stat %s", path);
-    MS_SCHECK(S_ISREG(st.st_mode), MPISNAP_ECORRUPT, MS_SRC_NONE,
-              "%s: not a regular file", path);
+    if ((fd = ms__open_regular(path, UINT64_MAX, &st)) < 0) {
+        ret = ms__store_err_in(path, fd);
+        goto out;
+    }
     posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
     for (;;) {
         got = read_full(fd, buf, BUF);
@@ -1164,4 +1159,12 @@ out:
         close(fd);
     free(buf);
     return ret;
+}
+
+uint64_t ms__xxh64(const void *buf, size_t n)
+{
+    uint64_t v[4] = {P1 + P2, P2, 0, -P1};
+
+    xxh_stripes(v, buf, n / 32);
+    return xxh_final(v, n, (const unsigned char *)buf + n / 32 * 32);
 }

@@ -248,9 +248,18 @@ int ms__store_candidates(const char *root, int64_t want, uint64_t *ids,
 int ms__store_choose(const char *root, uint64_t *id, char *skipped, size_t n);
 
 /* Read the index of a committed snapshot, observation fields included
- * (free with ms__store_free_index).  MPISNAP_ENOSNAP when the snapshot is
- * not there, MPISNAP_EVERSION when it was written by a newer format. */
+ * (free with ms__store_free_index).  index.h5 is read whole and checked
+ * against index.h5.xxh64 (when there is one) before HDF5 parses it, from
+ * memory.  MPISNAP_ENOSNAP when the snapshot is not there,
+ * MPISNAP_EVERSION when a verified index was written by a newer format,
+ * MPISNAP_ECORRUPT for every other failure to read it (checksum, not a
+ * regular file, sizes, HDF5 errors, memory): the snapshot is damaged. */
 int ms__store_read_index(const char *root, uint64_t id, struct ms__index *ix);
+
+/* The checksum of index.h5 in <dir>/index.h5.xxh64 (dir: the snapshot's
+ * directory): *have 0 when there is none (a snapshot written before it
+ * existed); MPISNAP_ECORRUPT when it is not one line as commit writes it. */
+int ms__store_read_index_sum(const char *dir, int *have, uint64_t *sum);
 
 /* Free what ms__store_read_index allocated (checksums, report, cycle,
  * props) and zero *ix. */
@@ -261,7 +270,10 @@ void ms__store_free_index(struct ms__index *ix);
 int ms__store_file_checksum(const char *path, uint64_t *checksum,
                             uint64_t *bytes);
 
-/* Read one rank's file of a committed snapshot, for a restart.  An
+/* Read one rank's file of a committed snapshot, for a restart.  Only a
+ * regular file is opened (not a symlink, FIFO or device), every size it
+ * declares is checked against its size before allocating, and every
+ * failure to read it is MPISNAP_ECORRUPT (EVERSION, EMISMATCH apart).  An
  * observation snapshot (kind "observation") is refused before anything is
  * read: MPISNAP_EMISMATCH, errbuf "snapshot N is an observation snapshot:
  * it cannot be restored".  The file's checksum is
@@ -295,6 +307,14 @@ int ms__store_read_rank(const char *root, uint64_t id, int rank,
 int ms__store_read_rank_file(const char *path, const struct ms__region *want,
                              size_t nwant, struct ms__rankdata *out,
                              char *errbuf, size_t errlen);
+
+/* 0 when a rank file of size bytes can belong to the snapshot of ix (no
+ * rank file is larger than the index's total), else MPISNAP_ECORRUPT with
+ * "<path>: N bytes, more than all rank files together ..." (path NULL:
+ * without it).  Check it
+ * before computing a checksum: a huge sparse file takes minutes to read. */
+int ms__store_rank_size_ok(const char *path, uint64_t size,
+                           const struct ms__index *ix);
 
 /* Free what ms__store_read_rank allocated (not the region bases; obs.needs
  * and obs.inflight included) and zero *d.  Only for data filled by
