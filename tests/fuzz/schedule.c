@@ -427,6 +427,8 @@ void plan_step(const struct cfg *c, int step, struct plan *p)
             p->req_rank = below(&r, n);
             p->req_mid = f[F_MIDREQ] && chance(&r, 1, 2);
         }
-    if (f[F_AFTERCUT] && chance(&r, 1, 2))
+    /* as the others: none in the last MARGIN steps, where the snapshot
+     * that answers it would come after the end */
+    if (f[F_AFTERCUT] && step < c->nsteps - MARGIN && chance(&r, 1, 2))
         p->aftercut_rank = below(&r, n);
 }
