@@ -381,7 +381,9 @@ int ms__slow_start_precv(struct ms__req *r)
 
     if (!h)
         return MPI_ERR_NO_MEM;
-    *h = (struct ms__held){.buf = r->buf,
+    /* .req: finish() keeps it in ms.nheld until the program collects it */
+    *h = (struct ms__held){.req = r,
+                           .buf = r->buf,
                            .count = r->count,
                            .dt = r->dt,
                            .source = r->peer,
