@@ -35,7 +35,7 @@ enum { TAG_HS = 5, TAG0 = 10, TAG_CANCEL = 999, WTAG0 = 1000 };
     X(LARGE, "large", 1, "messages of 1-32 KiB (rendezvous, buffered)")        \
     X(SELF, "self", 1, "sends to self")                                        \
     X(IRECV, "irecv", 1, "receives pre-posted with MPI_Irecv")                 \
-    X(PRECV, "precv", 0, "pre-posted persistent receives (finding A)")         \
+    X(PRECV, "precv", 1, "pre-posted persistent receives")                     \
     X(PROBE, "probe", 1, "MPI_Probe, MPI_Iprobe + MPI_Recv")                   \
     X(MPROBE, "mprobe", 1, "MPI_Mprobe/Improbe + MPI_Mrecv/Imrecv")            \
     X(ITEST, "itest", 1, "MPI_Irecv + MPI_Wait or MPI_Test loop")              \
@@ -50,7 +50,7 @@ enum { TAG_HS = 5, TAG0 = 10, TAG_CANCEL = 999, WTAG0 = 1000 };
     X(CREATE, "create", 1, "MPI_Comm_create, one group")                       \
     X(CGROUP, "cgroup", 1, "MPI_Comm_create_group")                            \
     X(DISJOINT, "disjoint", 0, "MPI_Comm_create, disjoint groups (defect 7)")  \
-    X(IDUP, "idup", 0, "MPI_Comm_idup while sends pend (defect 20)")           \
+    X(IDUP, "idup", 1, "MPI_Comm_idup while sends pend")                       \
     X(COLL, "coll", 1, "blocking collectives")                                 \
     X(NBC, "nbc", 1, "nonblocking collectives, completed with the step")       \
     X(DTFREE, "dtfree", 0, "datatypes freed while pending (defect 18)")        \

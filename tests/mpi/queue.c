@@ -11,6 +11,9 @@
  *             by Recv and by Irecv + Wait
  *   wildcard  ANY_SOURCE/ANY_TAG receive of a message queued as from
  *             rank 2 with another tag, in a derived datatype
+ *   precv     MPI_Recv_init + MPI_Start, completed by MPI_Waitany, then
+ *             by MPI_Testsome: the library matched the first start with
+ *             the queued message, then the queue emptied (finding A)
  * Injecting counts as a receive without a send, so no balance check: the
  * queue must be empty and nothing pending at the end. */
 #include "mpitest.h"
@@ -212,6 +215,26 @@ static void form_wildcard(void)
     MT_OK(MPI_Type_free(&triple));
 }
 
+static void form_precv(void)
+{
+    int b[CAP], idx = -1, out = 0;
+    MPI_Request r;
+    MPI_Status st;
+    clear(b);
+    MT_OK(MPI_Recv_init(b, CAP, MPI_INT, 0, T, MPI_COMM_WORLD, &r));
+    MT_OK(MPI_Start(&r));
+    MT_OK(MPI_Waitany(1, &r, &idx, &st));
+    ASSERT_EQ_INT(idx, 0);
+    ASSERT_MSG(st, b, NQ, qval);
+    clear(b);
+    MT_OK(MPI_Start(&r));
+    while (out == 0)
+        MT_OK(MPI_Testsome(1, &r, &out, &idx, &st));
+    ASSERT_EQ_INT(out, 1);
+    ASSERT_MSG(st, b, NN, nval);
+    MT_OK(MPI_Request_free(&r));
+}
+
 int main(int argc, char **argv)
 {
     mt_init(&argc, &argv, 3);
@@ -219,10 +242,10 @@ int main(int argc, char **argv)
     static const struct {
         const char *name;
         void (*run)(void);
-    } forms[] = {{"recv", form_recv},        {"waitany", form_waitany},
-                 {"probe", form_probe},      {"iprobe", form_iprobe},
-                 {"mprobe", form_mprobe},    {"truncate", form_truncate},
-                 {"wildcard", form_wildcard}};
+    } forms[] = {{"recv", form_recv},         {"waitany", form_waitany},
+                 {"probe", form_probe},       {"iprobe", form_iprobe},
+                 {"mprobe", form_mprobe},     {"truncate", form_truncate},
+                 {"wildcard", form_wildcard}, {"precv", form_precv}};
     void (*run)(void) = NULL;
     for (size_t k = 0; k < sizeof forms / sizeof forms[0]; k++)
         if (strcmp(form, forms[k].name) == 0)

@@ -204,28 +204,53 @@ static struct ms__held *earliest(struct ms__comm *c, int source, int tag)
 }
 
 /* Give one available message to the held receive it belongs to.
- * Returns 1 when a message was delivered. */
+ * Returns 1 when a message was delivered.
+ *
+ * The first message h matches belongs to the earliest held receive e that
+ * matches it; but e may be wider than h (ANY_TAG), and an earlier message
+ * from the same source that h does not match may be e's (non-overtaking).
+ * So look again with e's pattern at that source, until the message found
+ * is the first one e matches there.  Probing does not match (Iprobe), so
+ * nothing is taken until then; queued messages from a source precede its
+ * network ones (drains take them in order). */
 static int step(struct ms__held *h)
 {
     struct ms__qmsg *q, *prev;
+    struct ms__held *e;
     MPI_Message msg;
     MPI_Status st;
-    int flag = 0;
+    int source = h->source, tag = h->tag, s, t, flag = 0;
 
     if (h->source == MPI_PROC_NULL) {
         set_empty_status(&h->status);
         finish(h);
         return 1;
     }
-    q = ms__queue_find(h->c, h->source, h->tag, &prev);
+    for (;;) {
+        q = ms__queue_find(h->c, source, tag, &prev);
+        if (q) {
+            s = q->source;
+            t = q->tag;
+        } else {
+            PMPI_Iprobe(source, tag, h->c->handle, &flag, &st);
+            if (!flag)
+                return 0;
+            s = st.MPI_SOURCE;
+            t = st.MPI_TAG;
+        }
+        e = earliest(h->c, s, t);
+        if (source == s && tag == e->tag)
+            break;
+        source = s;
+        tag = e->tag;
+    }
     if (q) {
-        deliver_queued(earliest(h->c, q->source, q->tag), q, prev);
+        deliver_queued(e, q, prev);
         return 1;
     }
-    PMPI_Improbe(h->source, h->tag, h->c->handle, &flag, &msg, &st);
-    if (!flag)
-        return 0;
-    deliver_message(earliest(h->c, st.MPI_SOURCE, st.MPI_TAG), &msg, &st);
+    /* The first message of its envelope: the one probed above. */
+    PMPI_Improbe(s, t, h->c->handle, &flag, &msg, &st);
+    deliver_message(e, &msg, &st);
     return 1;
 }
 
@@ -381,7 +406,9 @@ int ms__slow_start_precv(struct ms__req *r)
 
     if (!h)
         return MPI_ERR_NO_MEM;
-    *h = (struct ms__held){.buf = r->buf,
+    /* .req: finish() keeps it in ms.nheld until the program collects it */
+    *h = (struct ms__held){.req = r,
+                           .buf = r->buf,
                            .count = r->count,
                            .dt = r->dt,
                            .source = r->peer,

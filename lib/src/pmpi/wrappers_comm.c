@@ -105,6 +105,23 @@ int MPI_Intercomm_create(MPI_Comm local, int lleader, MPI_Comm peer,
     return rc;
 }
 
+/* An MPI_Comm_idup on p that MPI has not completed yet, or NULL. */
+static struct ms__req *idup_running(const struct ms__comm *p)
+{
+    size_t i;
+    int done;
+
+    for (i = 0; i < ms.reqs.cap; i++) {
+        struct ms__req *r = ms.reqs.vals[i];
+        if (!ms.reqs.keys[i] || !r->newcomm || r->parent != p || !r->active)
+            continue;
+        PMPI_Request_get_status(r->handle, &done, MPI_STATUS_IGNORE);
+        if (!done)
+            return r;
+    }
+    return NULL;
+}
+
 int MPI_Comm_idup(MPI_Comm comm, MPI_Comm *nc, MPI_Request *req)
 {
     struct ms__comm *p = ms__comm_get(comm);
@@ -113,6 +130,13 @@ int MPI_Comm_idup(MPI_Comm comm, MPI_Comm *nc, MPI_Request *req)
     int rc;
 
     p->ncoll++;
+    /* Open MPI 4.1 runs the context-id agreements of several idups of one
+     * communicator at once, and under library matching the members could
+     * interleave them differently and hang (MPICH comm/comm_idup_isend):
+     * on the slow path, let the earlier ones complete first.  Every member
+     * starts them in the same order, so this waits only for progress. */
+    while (ms.slow && idup_running(p))
+        ms__progress();
     rc = PMPI_Comm_idup(comm, nc, req);
     if (rc == MPI_SUCCESS) {
         /* The new handle is usable once the request completes: register
