@@ -378,6 +378,7 @@ static void record_counters(void)
     size_t i;
 
     O.cnt.n = 0;
+    ms__zombies_test(); /* freed while active: done by now? counted */
     ms__cut_counts(record_tagcount, NULL);
     /* The same records as a checkpoint's, and the name of each. */
     ms__cut_comm_records_free(O.comms, O.ncomms);

@@ -328,6 +328,7 @@ static void record(void)
         ms__unsupported_text(why, sizeof why);
         fail("not supported by mpisnap: %s", why);
     }
+    ms__zombies_test(); /* freed while active: done by now? counted */
     if (ms.npending || ms.nmsgs) {
         describe_pending(why, sizeof why);
         fail("%s", why);

@@ -268,31 +268,13 @@ static int in_progress;
 
 void ms__progress(void)
 {
-    struct ms__req **zp;
-
     if (in_progress)
         return;
     in_progress = 1;
     progress_held();
     ms__core_poll();
     progress_held(); /* drains may have queued messages */
-    for (zp = &ms.zombies; *zp;) {
-        struct ms__req *r = *zp, *next = r->next;
-        int persistent = r->kind == MS_REQ_PSEND || r->kind == MS_REQ_PRECV;
-        MPI_Status st;
-        int flag = 0;
-
-        ms__test_one(&r->handle, &flag, &st);
-        if (!flag) {
-            zp = &r->next;
-            continue;
-        }
-        *zp = next; /* a non-persistent one was forgotten by the test */
-        if (persistent) {
-            PMPI_Request_free(&r->handle);
-            ms__req_forget(r);
-        }
-    }
+    ms__zombies_test();
     in_progress = 0;
 }
 

@@ -359,6 +359,11 @@ int ms__wait_own(MPI_Request *r);
 int ms__slow_wait(MPI_Request *req, MPI_Status *st);
 /* Test one request; handles held persistent receives. */
 int ms__test_one(MPI_Request *req, int *flag, MPI_Status *st);
+/* Test the requests the application freed while active (ms.zombies): MPI
+ * completes them out of its sight, so the library tests them wherever its
+ * counts must be exact (progress, a record, the test hooks); a completed
+ * receive is counted then. */
+void ms__zombies_test(void);
 
 /* Called for every receive the library or the application matched while
  * ms.window is set (core: positions and channel logging). */

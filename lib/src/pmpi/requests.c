@@ -222,3 +222,27 @@ void ms__unsupported_text(char *buf, size_t n)
                                     len ? ", " : "", unsup_names[i].what,
                                     unsup_calls[i]);
 }
+
+void ms__zombies_test(void)
+{
+    struct ms__req **zp = &ms.zombies;
+
+    while (*zp) {
+        struct ms__req *r = *zp, *next = r->next;
+        int persistent = r->kind == MS_REQ_PSEND || r->kind == MS_REQ_PRECV;
+        MPI_Request h = r->handle; /* the test nulls it: r keeps its key */
+        MPI_Status st;
+        int flag = 0;
+
+        ms__test_one(&h, &flag, &st);
+        if (!flag) {
+            zp = &r->next;
+            continue;
+        }
+        *zp = next; /* a non-persistent one was forgotten by the test */
+        if (persistent) {
+            PMPI_Request_free(&r->handle);
+            ms__req_forget(r);
+        }
+    }
+}
