@@ -23,8 +23,14 @@ struct ms__core ms__core = {.last_committed = -1, .margin = 2};
 
 enum { S_IDLE, S_AGREE, S_ARMED, S_CUT, S_WRITE, S_COMPLETE, S_OUTCOME };
 
-/* Collective counts are compared through NB hash buckets of communicator
- * ids (max of count+1, max of ~count): a mismatch names the bucket. */
+/* Collective counts are compared two ways.  Through NB hash buckets of
+ * communicator ids (max of count+1, max of ~count): a mismatch names the
+ * bucket, but two communicators in one bucket whose counts differ look like
+ * a cut.  And exactly, by a sum over every member of every communicator
+ * of h(id, count), less size * h(id, count) at its rank 0: zero exactly
+ * when every member's count is its rank 0's (up to a 64-bit hash
+ * collision), however the ids fall into buckets.  A snapshot aborts only
+ * when both say so: neither misses a real cut. */
 #define NB 256
 
 /* What each rank reports to rank 0 at completion. */
@@ -60,6 +66,8 @@ static struct {
     struct ms__commrec *comms;
     size_t ncomms;
     uint64_t buckets[2 * NB], buckets_all[2 * NB];
+    uint64_t csum, csum_all; /* the exact check */
+    MPI_Request sum_req;
     struct rankrec rec, *all;
     int64_t outcome[3]; /* committed, some rank missed, stop now */
 } S;
@@ -148,6 +156,7 @@ static void begin(int64_t id, int active)
 
     memset(&S.rec, 0, sizeof S.rec);
     memset(S.buckets, 0, sizeof S.buckets);
+    S.csum = 0;
     S.rec.ok = 1;
     S.id = id;
     S.last_started = id;
@@ -351,8 +360,12 @@ static void record(void)
             uint64_t b = c->id % NB;
             if (c->ncoll + 1 > S.buckets[b])
                 S.buckets[b] = c->ncoll + 1;
+            uint64_t h = ms__mix64(c->id ^ ms__mix64(c->ncoll + 1));
             if (~c->ncoll > S.buckets[NB + b])
                 S.buckets[NB + b] = ~c->ncoll;
+            S.csum += h; /* unsigned: wraps, as MPI_SUM does */
+            if (c->rank == 0)
+                S.csum -= (uint64_t)c->size * h;
         }
     }
     /* Stream counts of live and freed communicators; then what the library
@@ -617,6 +630,8 @@ static void post_complete(void)
                  0, ms.ctl, &S.gather_req);
     PMPI_Iallreduce(S.buckets, S.buckets_all, 2 * NB, MPI_UINT64_T, MPI_MAX,
                     ms.ctl, &S.red_req);
+    PMPI_Iallreduce(&S.csum, &S.csum_all, 1, MPI_UINT64_T, MPI_SUM, ms.ctl,
+                    &S.sum_req);
     S.voted = 1;
     S.phase = S_COMPLETE;
 }
@@ -683,7 +698,7 @@ static void decide(void)
                  "ranks recorded at different safe points (%llu..%llu): "
                  "does every rank call mpisnap_point() once per step?",
                  (unsigned long long)pmin, (unsigned long long)pmax);
-    for (b = 0; b < NB && !diag[0]; b++)
+    for (b = 0; b < NB && !diag[0] && S.csum_all; b++)
         if (S.buckets_all[b] && S.buckets_all[b] - 1 != ~S.buckets_all[NB + b])
             snprintf(diag, sizeof diag,
                      "a collective was cut: ranks started between %llu and "
@@ -826,7 +841,7 @@ static void finish(void)
         /* Why this rank's communicators disagreed, if they did. */
         for (i = 0; i < S.ncomms; i++) {
             uint64_t b = S.comms[i].id % NB;
-            if (S.comms[i].size > 1 && S.buckets_all[b] &&
+            if (S.comms[i].size > 1 && S.csum_all && S.buckets_all[b] &&
                 S.buckets_all[b] - 1 != ~S.buckets_all[NB + b])
                 MS_WARN("snapshot %lld: communicator %016llx (parent "
                         "%016llx, creation call %llu): %llu collectives "
@@ -1149,7 +1164,7 @@ static void advance(int at_point)
             progressed = 1;
             break;
         case S_COMPLETE:
-            if (!done(&S.gather_req) || !done(&S.red_req))
+            if (!done(&S.gather_req) || !done(&S.red_req) || !done(&S.sum_req))
                 break;
             S.outcome[0] = S.outcome[1] = S.outcome[2] = 0;
             if (ms.world_rank == 0)
@@ -1160,7 +1175,7 @@ static void advance(int at_point)
             break;
         case S_OUTCOME:
             if (!done(&S.gather_req) || !done(&S.red_req) ||
-                !done(&S.bcast_req))
+                !done(&S.sum_req) || !done(&S.bcast_req))
                 break;
             finish();
             progressed = 0; /* the next snapshot starts at a later point */
