@@ -44,17 +44,17 @@ enum { TAG_HS = 5, TAG0 = 10, TAG_CANCEL = 999, WTAG0 = 1000 };
     X(FULLWILD, "fullwild", 1, "ANY_SOURCE + ANY_TAG on one-step comms")       \
     X(WAITSOME, "waitsome", 1, "Waitany/Waitsome/Testsome/Testall/Testany")    \
     X(CANCEL, "cancel", 1, "MPI_Cancel of a receive")                          \
-    X(PROCNULL, "procnull", 0, "MPI_PROC_NULL peers (defect 6)")               \
+    X(PROCNULL, "procnull", 1, "MPI_PROC_NULL peers")                          \
     X(DUP, "dup", 1, "MPI_Comm_dup between steps")                             \
     X(SPLIT, "split", 1, "MPI_Comm_split, some ranks MPI_UNDEFINED")           \
     X(CREATE, "create", 1, "MPI_Comm_create, one group")                       \
     X(CGROUP, "cgroup", 1, "MPI_Comm_create_group")                            \
-    X(DISJOINT, "disjoint", 0, "MPI_Comm_create, disjoint groups (defect 7)")  \
+    X(DISJOINT, "disjoint", 1, "MPI_Comm_create, disjoint groups")             \
     X(IDUP, "idup", 1, "MPI_Comm_idup while sends pend")                       \
     X(COLL, "coll", 1, "blocking collectives")                                 \
     X(NBC, "nbc", 1, "nonblocking collectives, completed with the step")       \
-    X(DTFREE, "dtfree", 0, "datatypes freed while pending (defect 18)")        \
-    X(AFTERCUT, "aftercut", 0, "requests right after a cut (defect 8)")        \
+    X(DTFREE, "dtfree", 0, "datatypes freed while pending (off: see README)")  \
+    X(AFTERCUT, "aftercut", 1, "requests right after a cut")                   \
     X(MIDREQ, "midreq", 1, "snapshot requests in the middle of a step")
 
 #define FEATURE_ENUM(id, name, def, what) F_##id,

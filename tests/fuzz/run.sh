@@ -50,9 +50,9 @@
 #     --tcp               --mca btl tcp,self: messages over TCP, not shared
 #                         memory
 #     --features LIST     passed to fuzz --features (default: 'default');
-#                         e.g. default,+procnull or default,-mprobe.  `fuzz
+#                         e.g. default,+dtfree or default,-mprobe.  `fuzz
 #                         --list-features` lists them; README.md says which
-#                         ones hit known defects
+#                         one hits a known defect
 #     --steps N           steps per run (default 40)
 #     --requests K        snapshot requests / observations per run
 #                         (default 4)
@@ -172,7 +172,7 @@ run() {
     shift
     echo "+ ${envs[*]} $MPIEXEC -n $np ${FLAG_ARR[*]} $FUZZ $*" >"$log"
     env "${envs[@]}" timeout -k 10 "$TIMEOUT" "$MPIEXEC" -n "$np" "${FLAG_ARR[@]}" \
-        "$FUZZ" "$@" >>"$log" 2>&1 || rc=$?
+        "$FUZZ" "$@" </dev/null >>"$log" 2>&1 || rc=$? # stdin: the seed file's
     TIMED_OUT=0
     if [[ $rc -ne 0 ]] && ((SECONDS - t0 >= TIMEOUT)); then
         TIMED_OUT=1
