@@ -18,6 +18,12 @@
  *   hang mprobed-matched the same with MPI_Mprobe instead of MPI_Irecv
  *                        (the message is received with MPI_Mrecv only
  *                        after the MPI_Recv)
+ *   hang freed-inflight  rank 1 sends one message (tag 5) on a duplicate of
+ *                        MPI_COMM_WORLD, frees the duplicate, then waits
+ *                        in MPI_Recv from rank 0 (tag 8); rank 0 waits in
+ *                        MPI_Recv from rank 1 (tag 8): a deadlock with a
+ *                        message in flight on a communicator its sender
+ *                        has freed
  *
  * and programs that end normally, where no verdict may be a hang:
  *
@@ -205,6 +211,16 @@ int main(int argc, char **argv)
             MPI_Recv(&y, 1, MPI_INT, 0, TAG_NEVER, MPI_COMM_WORLD,
                      MPI_STATUS_IGNORE);
         }
+    } else if (!strcmp(p, "freed-inflight")) {
+        MPI_Comm d;
+        MPI_Comm_dup(MPI_COMM_WORLD, &d);
+        if (rank == 1) {
+            MPI_Send(&x, 1, MPI_INT, 0, TAG_CYCLE, d);
+            MPI_Comm_free(&d);
+        }
+        if (rank < 2)
+            MPI_Recv(&x, 1, MPI_INT, 1 - rank, TAG_NEVER, MPI_COMM_WORLD,
+                     MPI_STATUS_IGNORE);
     } else if (!strcmp(p, "preposted-large")) {
         x = preposted_large(rank);
     } else if (!strcmp(p, "slow-sender")) {
@@ -221,7 +237,7 @@ int main(int argc, char **argv)
         if (rank == 0)
             fprintf(stderr, "usage: hang recv-cycle|ssend-ring|barrier-recv|"
                             "master-worker|finalize|preposted-matched|"
-                            "mprobed-matched|"
+                            "mprobed-matched|freed-inflight|"
                             "preposted-large|slow-sender\n");
         MPI_Finalize();
         return 2;

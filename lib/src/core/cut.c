@@ -398,6 +398,16 @@ void ms__cut_counter_add(struct ms__cut_counters *k, uint64_t comm_id, int peer,
     k->v[k->n++] = (struct ms__counter){comm_id, peer, tag, dir, n};
 }
 
+void ms__cut_counters_received(struct ms__cut_counters *k,
+                               const struct ms__cut_table *t)
+{
+    const struct ms__cut_stream *w;
+
+    for (w = t->list; w; w = w->next)
+        if (w->have_R)
+            ms__cut_counter_add(k, w->comm_id, w->source, w->tag, 1, w->R);
+}
+
 void ms__cut_marker_put(struct ms__cut_marker *m, const uint64_t *w, size_t n)
 {
     if (m->len + n > m->cap) {

@@ -352,7 +352,9 @@ static void record_count(uint64_t id, int me, int p, int w, int dir, int tag,
                          uint64_t n)
 {
     if (dir == 1) {
-        ms__cut_stream(&O.wt, id, p, tag)->R = n;
+        struct ms__cut_stream *s = ms__cut_stream(&O.wt, id, p, tag);
+        s->R = n;
+        s->have_R = 1;
     } else if (w == ms.world_rank) { /* to itself: no marker needed */
         struct ms__cut_stream *s = ms__cut_stream(&O.wt, id, me, tag);
         s->C = n;
@@ -362,14 +364,16 @@ static void record_count(uint64_t id, int me, int p, int w, int dir, int tag,
     }
 }
 
-/* One stream count at the record (cut.c walks live and freed ones). */
+/* One stream count at the record (cut.c walks live and freed ones).  Sent
+ * counts of freed communicators go into the file too: their messages may
+ * still be in flight to a receiver that counts them. */
 static void record_tagcount(void *arg, const struct ms__cut_count *k)
 {
     (void)arg;
     if (!k->n)
         return;
-    if (k->c)
-        ms__cut_counter_add(&O.cnt, k->comm_id, k->peer, k->tag, k->dir, k->n);
+    if (k->dir == 0)
+        ms__cut_counter_add(&O.cnt, k->comm_id, k->peer, k->tag, 0, k->n);
     record_count(k->comm_id, k->me, k->peer, k->world, k->dir, k->tag, k->n);
 }
 
@@ -458,6 +462,7 @@ static void record(int64_t id)
     }
     record_counters();
     ms__cut_undelivered(&cut_ops, NULL); /* in flight for the program */
+    ms__cut_counters_received(&O.cnt, &O.wt);
     record_posted();
     for (w = 0; w < ms.world_size; w++) {
         if (w == ms.world_rank)
