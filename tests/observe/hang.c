@@ -39,6 +39,14 @@
  *                        observes at 1, 2 and 4 s of its call, each time
  *                        progressing
  *
+ *   hang create-after-record
+ *                        (with MPISNAP_OBSERVE=1) rank 0 starts an
+ *                        observation, then MPI_Comm_dup; rank 1 computes
+ *                        (its marker arrives), then MPI_Comm_dup and sends
+ *                        on the duplicate: the dup carried rank 0's
+ *                        messages from after its cut, so rank 1 must record
+ *                        before the duplicate exists
+ *
  * Each first runs a few rounds of real traffic, so counters are not zero.
  * Run with MPISNAP_HANG_AFTER and MPISNAP_ON_HANG=abort: the library must
  * end the job with the right verdict (the hanging ones; without them they
@@ -49,6 +57,7 @@
 #include <time.h>
 
 #include <mpi.h>
+#include <mpisnap.h>
 
 enum {
     TAG_TASK = 1,
@@ -221,6 +230,19 @@ int main(int argc, char **argv)
         if (rank < 2)
             MPI_Recv(&x, 1, MPI_INT, 1 - rank, TAG_NEVER, MPI_COMM_WORLD,
                      MPI_STATUS_IGNORE);
+    } else if (!strcmp(p, "create-after-record")) {
+        MPI_Comm d;
+        if (rank == 0)
+            mpisnap_observe();
+        else
+            compute(0.5, 0);
+        MPI_Comm_dup(MPI_COMM_WORLD, &d);
+        if (rank == 1)
+            MPI_Send(&x, 1, MPI_INT, 0, TAG_CYCLE, d);
+        else if (rank == 0)
+            MPI_Recv(&x, 1, MPI_INT, 1, TAG_CYCLE, d, MPI_STATUS_IGNORE);
+        MPI_Comm_free(&d);
+        MPI_Barrier(MPI_COMM_WORLD);
     } else if (!strcmp(p, "preposted-large")) {
         x = preposted_large(rank);
     } else if (!strcmp(p, "slow-sender")) {
@@ -235,10 +257,11 @@ int main(int argc, char **argv)
             printf("slow-sender: received\n");
     } else {
         if (rank == 0)
-            fprintf(stderr, "usage: hang recv-cycle|ssend-ring|barrier-recv|"
-                            "master-worker|finalize|preposted-matched|"
-                            "mprobed-matched|freed-inflight|"
-                            "preposted-large|slow-sender\n");
+            fprintf(stderr,
+                    "usage: hang recv-cycle|ssend-ring|barrier-recv|"
+                    "master-worker|finalize|preposted-matched|"
+                    "mprobed-matched|freed-inflight|create-after-record|"
+                    "preposted-large|slow-sender\n");
         MPI_Finalize();
         return 2;
     }

@@ -126,6 +126,13 @@ void ms__comm_created(struct ms__comm *parent, uint64_t ordinal, int64_t color,
 {
     struct ms__comm *c;
 
+    /* The creation received messages from the other members, maybe sent
+     * after their record of an observation: look for markers first, as
+     * before counting a received message, so that a rank recording now
+     * does so before the new communicator exists (else the others' counts
+     * name a communicator its record does not hold). */
+    if (MS_UNLIKELY(ms.observe))
+        ms__obs_before_count();
     if (newcomm == MPI_COMM_NULL)
         return;
     c = comm_add(newcomm, 0, parent->id, ordinal, color);
