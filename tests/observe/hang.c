@@ -42,10 +42,11 @@
  *   hang create-after-record
  *                        (with MPISNAP_OBSERVE=1) rank 0 starts an
  *                        observation, then MPI_Comm_dup; rank 1 computes
- *                        (its marker arrives), then MPI_Comm_dup and sends
- *                        on the duplicate: the dup carried rank 0's
- *                        messages from after its cut, so rank 1 must record
- *                        before the duplicate exists
+ *                        (rank 0's marker arrives), then MPI_Comm_dup,
+ *                        sends on the duplicate and waits in MPI_Mprobe
+ *                        for any rank on it, while rank 0 computes: the
+ *                        dup carried rank 0's messages from after its cut,
+ *                        so rank 1 must record before the duplicate exists
  *
  * Each first runs a few rounds of real traffic, so counters are not zero.
  * Run with MPISNAP_HANG_AFTER and MPISNAP_ON_HANG=abort: the library must
@@ -232,15 +233,21 @@ int main(int argc, char **argv)
                      MPI_STATUS_IGNORE);
     } else if (!strcmp(p, "create-after-record")) {
         MPI_Comm d;
+        MPI_Message m;
         if (rank == 0)
             mpisnap_observe();
         else
             compute(0.5, 0);
         MPI_Comm_dup(MPI_COMM_WORLD, &d);
-        if (rank == 1)
-            MPI_Send(&x, 1, MPI_INT, 0, TAG_CYCLE, d);
-        else if (rank == 0)
+        if (rank == 0) {
             MPI_Recv(&x, 1, MPI_INT, 1, TAG_CYCLE, d, MPI_STATUS_IGNORE);
+            compute(0.5, 0);
+            MPI_Send(&x, 1, MPI_INT, 1, TAG_SMALL, d);
+        } else if (rank == 1) {
+            MPI_Send(&x, 1, MPI_INT, 0, TAG_CYCLE, d);
+            MPI_Mprobe(MPI_ANY_SOURCE, TAG_SMALL, d, &m, MPI_STATUS_IGNORE);
+            MPI_Mrecv(&x, 1, MPI_INT, &m, MPI_STATUS_IGNORE);
+        }
         MPI_Comm_free(&d);
         MPI_Barrier(MPI_COMM_WORLD);
     } else if (!strcmp(p, "preposted-large")) {
