@@ -257,25 +257,31 @@ static int postreq_cmp(const void *a, const void *b)
  * with the envelope of its message.  First, as receives that took their
  * message already, the messages matched with MPI_Mprobe that count as in
  * flight (record_undelivered): no other receive can have them. */
+static void post_taken(const struct ms__mmsg *mm)
+{
+    if (!mm->at_cut || (unsigned)mm->source >= (unsigned)mm->c->size)
+        return;
+    O.posted = xrealloc(O.posted, (O.nposted + 1) * sizeof *O.posted);
+    O.posted[O.nposted++] = (struct ms__vpost){.comm_id = mm->c->id,
+                                               .peer = mm->c->world[mm->source],
+                                               .tag = mm->tag,
+                                               .need = -1};
+}
+
 static void record_posted(void)
 {
     struct postreq *pr = NULL;
-    struct ms__mmsg *mm;
     struct ms__req *r;
     size_t i, k, n = 0;
 
     O.nposted = 0;
-    for (i = 0; i < ms.msgs.cap; i++) {
-        if (!ms.msgs.keys[i] || !(mm = ms.msgs.vals[i]) || !mm->at_cut ||
-            (unsigned)mm->source >= (unsigned)mm->c->size)
-            continue;
-        O.posted = xrealloc(O.posted, (O.nposted + 1) * sizeof *O.posted);
-        O.posted[O.nposted++] =
-            (struct ms__vpost){.comm_id = mm->c->id,
-                               .peer = mm->c->world[mm->source],
-                               .tag = mm->tag,
-                               .need = -1};
-    }
+    for (i = 0; i < ms.msgs.cap; i++)
+        if (ms.msgs.keys[i] && ms.msgs.vals[i])
+            post_taken(ms.msgs.vals[i]);
+    for (i = 0; i < ms.reqs.cap; i++) /* passed to an MPI_Imrecv */
+        if (ms.reqs.keys[i] && (r = ms.reqs.vals[i]) &&
+            r->kind == MS_REQ_IMRECV && r->mmsg)
+            post_taken(r->mmsg);
 
     for (i = 0; i < ms.reqs.cap; i++) {
         if (!ms.reqs.keys[i] || !(r = ms.reqs.vals[i]) || !r->active ||
