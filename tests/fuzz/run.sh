@@ -172,7 +172,7 @@ run() {
     shift
     echo "+ ${envs[*]} $MPIEXEC -n $np ${FLAG_ARR[*]} $FUZZ $*" >"$log"
     env "${envs[@]}" timeout -k 10 "$TIMEOUT" "$MPIEXEC" -n "$np" "${FLAG_ARR[@]}" \
-        "$FUZZ" "$@" </dev/null >>"$log" 2>&1 || rc=$? # stdin: the seed file's
+        "$FUZZ" "$@" >>"$log" 2>&1 || rc=$?
     TIMED_OUT=0
     if [[ $rc -ne 0 ]] && ((SECONDS - t0 >= TIMEOUT)); then
         TIMED_OUT=1
@@ -323,10 +323,11 @@ run_case() {
 }
 
 if [[ -n "$SEED_FILE" ]]; then
-    while read -r seed np mode feat _; do
+    # On fd 3: mpiexec reads its standard input, and would eat the list.
+    while read -r -u 3 seed np mode feat _; do
         [[ -z "$seed" || "$seed" == \#* ]] && continue
         run_case "$seed" "$np" "$mode" "${feat:-default}"
-    done <"$SEED_FILE"
+    done 3<"$SEED_FILE"
 else
     for ((seed = FIRST; seed < FIRST + NSEEDS; seed++)); do
         np=${NP:-$((2 + seed % 5))}

@@ -2,7 +2,9 @@
  * mpisnap_observed and mpisnap_view_region, on 3 or more ranks.
  *
  * Run with MPISNAP_OBSERVE=1 (argument "on", or "on-mprobe": rank 1
- * receives with MPI_Mprobe + MPI_Mrecv) and without ("off").
+ * receives with MPI_Mprobe + MPI_Mrecv, or "on-imrecv": rank 1 matches
+ * 42 with MPI_Mprobe and posts MPI_Imrecv before the observation, and
+ * completes it only after) and without ("off").
  *
  * on: every rank registers three properties over a protected int `x`
  *     (rank + 1) and the messages in flight to it: "sum" adds x and the
@@ -56,6 +58,8 @@ int main(int argc, char **argv)
 {
     int on = argc > 1 && !strncmp(argv[1], "on", 2), val = 0, flag;
     int mprobe = argc > 1 && !strcmp(argv[1], "on-mprobe");
+    int imrecv = argc > 1 && !strcmp(argv[1], "on-imrecv");
+    MPI_Request req = MPI_REQUEST_NULL;
     double v = -1;
     long long id = -7;
 
@@ -88,15 +92,33 @@ int main(int argc, char **argv)
         MT_OK(MPI_Send(&val, 0, MPI_INT, 1, 8, MPI_COMM_WORLD)); /* warm */
         val = 42;
         MT_OK(MPI_Send(&val, 1, MPI_INT, 1, 9, MPI_COMM_WORLD));
+        if (imrecv) /* rank 1 has matched 42 */
+            MT_OK(MPI_Recv(NULL, 0, MPI_INT, 1, 7, MPI_COMM_WORLD,
+                           MPI_STATUS_IGNORE));
         MT_OK(mpisnap_observe());
+        if (imrecv) /* sent after the cut: rank 1 records first */
+            MT_OK(MPI_Send(NULL, 0, MPI_INT, 1, 6, MPI_COMM_WORLD));
     } else if (mt_rank == 1) {
         MT_OK(MPI_Recv(&val, 0, MPI_INT, 0, 8, MPI_COMM_WORLD,
                        MPI_STATUS_IGNORE));
+        if (imrecv) {
+            /* Received for MPI, not for the program until the Wait: in
+             * flight at the cut, so 42 must come back through the view. */
+            MPI_Message msg;
+            MT_OK(MPI_Mprobe(0, 9, MPI_COMM_WORLD, &msg, MPI_STATUS_IGNORE));
+            MT_OK(MPI_Imrecv(&val, 1, MPI_INT, &msg, &req));
+            MT_OK(MPI_Send(NULL, 0, MPI_INT, 0, 7, MPI_COMM_WORLD));
+            MT_OK(MPI_Recv(NULL, 0, MPI_INT, 0, 6, MPI_COMM_WORLD,
+                           MPI_STATUS_IGNORE));
+        }
     }
     /* Rank 0 records before the barrier; rank 1 at the latest when its
      * receive below completes (a marker is always looked for first). */
     MT_OK(MPI_Barrier(MPI_COMM_WORLD));
-    if (mt_rank == 1 && !mprobe) {
+    if (mt_rank == 1 && imrecv) {
+        MT_OK(MPI_Wait(&req, MPI_STATUS_IGNORE));
+        ASSERT_EQ_INT(val, 42);
+    } else if (mt_rank == 1 && !mprobe) {
         MT_OK(MPI_Recv(&val, 1, MPI_INT, 0, 9, MPI_COMM_WORLD,
                        MPI_STATUS_IGNORE));
         ASSERT_EQ_INT(val, 42);

@@ -18,6 +18,12 @@
  *   hang mprobed-matched the same with MPI_Mprobe instead of MPI_Irecv
  *                        (the message is received with MPI_Mrecv only
  *                        after the MPI_Recv)
+ *   hang freed-inflight  rank 1 sends one message (tag 5) on a duplicate of
+ *                        MPI_COMM_WORLD, frees the duplicate, then waits
+ *                        in MPI_Recv from rank 0 (tag 8); rank 0 waits in
+ *                        MPI_Recv from rank 1 (tag 8): a deadlock with a
+ *                        message in flight on a communicator its sender
+ *                        has freed
  *
  * and programs that end normally, where no verdict may be a hang:
  *
@@ -33,6 +39,15 @@
  *                        observes at 1, 2 and 4 s of its call, each time
  *                        progressing
  *
+ *   hang create-after-record
+ *                        (with MPISNAP_OBSERVE=1) rank 0 starts an
+ *                        observation, then MPI_Comm_dup; rank 1 computes
+ *                        (rank 0's marker arrives), then MPI_Comm_dup,
+ *                        sends on the duplicate and waits in MPI_Mprobe
+ *                        for any rank on it, while rank 0 computes: the
+ *                        dup carried rank 0's messages from after its cut,
+ *                        so rank 1 must record before the duplicate exists
+ *
  * Each first runs a few rounds of real traffic, so counters are not zero.
  * Run with MPISNAP_HANG_AFTER and MPISNAP_ON_HANG=abort: the library must
  * end the job with the right verdict (the hanging ones; without them they
@@ -43,6 +58,7 @@
 #include <time.h>
 
 #include <mpi.h>
+#include <mpisnap.h>
 
 enum {
     TAG_TASK = 1,
@@ -205,6 +221,35 @@ int main(int argc, char **argv)
             MPI_Recv(&y, 1, MPI_INT, 0, TAG_NEVER, MPI_COMM_WORLD,
                      MPI_STATUS_IGNORE);
         }
+    } else if (!strcmp(p, "freed-inflight")) {
+        MPI_Comm d;
+        MPI_Comm_dup(MPI_COMM_WORLD, &d);
+        if (rank == 1) {
+            MPI_Send(&x, 1, MPI_INT, 0, TAG_CYCLE, d);
+            MPI_Comm_free(&d);
+        }
+        if (rank < 2)
+            MPI_Recv(&x, 1, MPI_INT, 1 - rank, TAG_NEVER, MPI_COMM_WORLD,
+                     MPI_STATUS_IGNORE);
+    } else if (!strcmp(p, "create-after-record")) {
+        MPI_Comm d;
+        MPI_Message m;
+        if (rank == 0)
+            mpisnap_observe();
+        else
+            compute(0.5, 0);
+        MPI_Comm_dup(MPI_COMM_WORLD, &d);
+        if (rank == 0) {
+            MPI_Recv(&x, 1, MPI_INT, 1, TAG_CYCLE, d, MPI_STATUS_IGNORE);
+            compute(0.5, 0);
+            MPI_Send(&x, 1, MPI_INT, 1, TAG_SMALL, d);
+        } else if (rank == 1) {
+            MPI_Send(&x, 1, MPI_INT, 0, TAG_CYCLE, d);
+            MPI_Mprobe(MPI_ANY_SOURCE, TAG_SMALL, d, &m, MPI_STATUS_IGNORE);
+            MPI_Mrecv(&x, 1, MPI_INT, &m, MPI_STATUS_IGNORE);
+        }
+        MPI_Comm_free(&d);
+        MPI_Barrier(MPI_COMM_WORLD);
     } else if (!strcmp(p, "preposted-large")) {
         x = preposted_large(rank);
     } else if (!strcmp(p, "slow-sender")) {
@@ -219,10 +264,11 @@ int main(int argc, char **argv)
             printf("slow-sender: received\n");
     } else {
         if (rank == 0)
-            fprintf(stderr, "usage: hang recv-cycle|ssend-ring|barrier-recv|"
-                            "master-worker|finalize|preposted-matched|"
-                            "mprobed-matched|"
-                            "preposted-large|slow-sender\n");
+            fprintf(stderr,
+                    "usage: hang recv-cycle|ssend-ring|barrier-recv|"
+                    "master-worker|finalize|preposted-matched|"
+                    "mprobed-matched|freed-inflight|create-after-record|"
+                    "preposted-large|slow-sender\n");
         MPI_Finalize();
         return 2;
     }

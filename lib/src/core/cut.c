@@ -236,6 +236,28 @@ static void queued(const struct ms__cut_ops *ops, void *arg, struct ms__comm *c)
     }
 }
 
+/* A message matched with MPI_Mprobe that the program has not received:
+ * from the network (pos set: payload logged when received), or from the
+ * queue, counted when drained or when matched in a checkpoint window
+ * (payload known). */
+static void matched(const struct ms__cut_ops *ops, void *arg,
+                    struct ms__mmsg *mm)
+{
+    uint64_t *R;
+
+    if (!mm->pos && !(mm->q && mm->q->counted))
+        return;
+    R = ops->R(arg, mm->c->id, mm->source, mm->tag);
+    if (!*R)
+        return;
+    (*R)--;
+    if (mm->pos)
+        mm->at_cut = 1;
+    else
+        ops->log(arg, mm->c, mm->source, mm->tag, 0, mm->q->data,
+                 (int)mm->q->nbytes, MPI_PACKED);
+}
+
 void ms__cut_undelivered(const struct ms__cut_ops *ops, void *arg)
 {
     struct ms__comm *c;
@@ -248,24 +270,16 @@ void ms__cut_undelivered(const struct ms__cut_ops *ops, void *arg)
 
     for (c = ms__comm_first(); c; c = ms__comm_next(c))
         queued(ops, arg, c);
-    /* Matched with MPI_Mprobe, not yet received: from the network (pos
-     * set: payload logged when received), or from the queue, counted when
-     * drained or when matched in a checkpoint window (payload known). */
-    for (i = 0; i < ms.msgs.cap; i++) {
-        if (!ms.msgs.keys[i] || !(mm = ms.msgs.vals[i]))
-            continue;
-        if (!mm->pos && !(mm->q && mm->q->counted))
-            continue;
-        R = ops->R(arg, mm->c->id, mm->source, mm->tag);
-        if (!*R)
-            continue;
-        (*R)--;
-        if (mm->pos)
-            mm->at_cut = 1;
-        else
-            ops->log(arg, mm->c, mm->source, mm->tag, 0, mm->q->data,
-                     (int)mm->q->nbytes, MPI_PACKED);
-    }
+    /* Matched with MPI_Mprobe and not yet received by the program: not yet
+     * passed to MPI_Mrecv/MPI_Imrecv, or passed to an MPI_Imrecv whose
+     * request the program has not completed. */
+    for (i = 0; i < ms.msgs.cap; i++)
+        if (ms.msgs.keys[i] && (mm = ms.msgs.vals[i]))
+            matched(ops, arg, mm);
+    for (i = 0; i < ms.reqs.cap; i++)
+        if (ms.reqs.keys[i] && (r = ms.reqs.vals[i]) &&
+            r->kind == MS_REQ_IMRECV && r->mmsg)
+            matched(ops, arg, r->mmsg);
     /* Held receives the library completed for a request the program has
      * not collected yet (library matching). */
     for (i = 0; i < ms.reqs.cap; i++) {
@@ -396,6 +410,16 @@ void ms__cut_counter_add(struct ms__cut_counters *k, uint64_t comm_id, int peer,
             oom("recording counters");
     }
     k->v[k->n++] = (struct ms__counter){comm_id, peer, tag, dir, n};
+}
+
+void ms__cut_counters_received(struct ms__cut_counters *k,
+                               const struct ms__cut_table *t)
+{
+    const struct ms__cut_stream *w;
+
+    for (w = t->list; w; w = w->next)
+        if (w->have_R)
+            ms__cut_counter_add(k, w->comm_id, w->source, w->tag, 1, w->R);
 }
 
 void ms__cut_marker_put(struct ms__cut_marker *m, const uint64_t *w, size_t n)

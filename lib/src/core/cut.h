@@ -142,6 +142,11 @@ struct ms__cut_counters {
 /* Out of memory aborts the job. */
 void ms__cut_counter_add(struct ms__cut_counters *k, uint64_t comm_id, int peer,
                          int tag, int dir, uint64_t n);
+/* The received counts of a rank file: R of every stream counted at the
+ * record (have_R), after ms__cut_undelivered took out the messages the
+ * program has not seen, so that none is both received and in flight. */
+void ms__cut_counters_received(struct ms__cut_counters *k,
+                               const struct ms__cut_table *t);
 
 /* A marker under construction: its header words, then one entry
  * (communicator id, sender's rank, tag, count) per stream. */

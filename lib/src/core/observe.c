@@ -257,25 +257,31 @@ static int postreq_cmp(const void *a, const void *b)
  * with the envelope of its message.  First, as receives that took their
  * message already, the messages matched with MPI_Mprobe that count as in
  * flight (record_undelivered): no other receive can have them. */
+static void post_taken(const struct ms__mmsg *mm)
+{
+    if (!mm->at_cut || (unsigned)mm->source >= (unsigned)mm->c->size)
+        return;
+    O.posted = xrealloc(O.posted, (O.nposted + 1) * sizeof *O.posted);
+    O.posted[O.nposted++] = (struct ms__vpost){.comm_id = mm->c->id,
+                                               .peer = mm->c->world[mm->source],
+                                               .tag = mm->tag,
+                                               .need = -1};
+}
+
 static void record_posted(void)
 {
     struct postreq *pr = NULL;
-    struct ms__mmsg *mm;
     struct ms__req *r;
     size_t i, k, n = 0;
 
     O.nposted = 0;
-    for (i = 0; i < ms.msgs.cap; i++) {
-        if (!ms.msgs.keys[i] || !(mm = ms.msgs.vals[i]) || !mm->at_cut ||
-            (unsigned)mm->source >= (unsigned)mm->c->size)
-            continue;
-        O.posted = xrealloc(O.posted, (O.nposted + 1) * sizeof *O.posted);
-        O.posted[O.nposted++] =
-            (struct ms__vpost){.comm_id = mm->c->id,
-                               .peer = mm->c->world[mm->source],
-                               .tag = mm->tag,
-                               .need = -1};
-    }
+    for (i = 0; i < ms.msgs.cap; i++)
+        if (ms.msgs.keys[i] && ms.msgs.vals[i])
+            post_taken(ms.msgs.vals[i]);
+    for (i = 0; i < ms.reqs.cap; i++) /* passed to an MPI_Imrecv */
+        if (ms.reqs.keys[i] && (r = ms.reqs.vals[i]) &&
+            r->kind == MS_REQ_IMRECV && r->mmsg)
+            post_taken(r->mmsg);
 
     for (i = 0; i < ms.reqs.cap; i++) {
         if (!ms.reqs.keys[i] || !(r = ms.reqs.vals[i]) || !r->active ||
@@ -352,7 +358,9 @@ static void record_count(uint64_t id, int me, int p, int w, int dir, int tag,
                          uint64_t n)
 {
     if (dir == 1) {
-        ms__cut_stream(&O.wt, id, p, tag)->R = n;
+        struct ms__cut_stream *s = ms__cut_stream(&O.wt, id, p, tag);
+        s->R = n;
+        s->have_R = 1;
     } else if (w == ms.world_rank) { /* to itself: no marker needed */
         struct ms__cut_stream *s = ms__cut_stream(&O.wt, id, me, tag);
         s->C = n;
@@ -362,14 +370,16 @@ static void record_count(uint64_t id, int me, int p, int w, int dir, int tag,
     }
 }
 
-/* One stream count at the record (cut.c walks live and freed ones). */
+/* One stream count at the record (cut.c walks live and freed ones).  Sent
+ * counts of freed communicators go into the file too: their messages may
+ * still be in flight to a receiver that counts them. */
 static void record_tagcount(void *arg, const struct ms__cut_count *k)
 {
     (void)arg;
     if (!k->n)
         return;
-    if (k->c)
-        ms__cut_counter_add(&O.cnt, k->comm_id, k->peer, k->tag, k->dir, k->n);
+    if (k->dir == 0)
+        ms__cut_counter_add(&O.cnt, k->comm_id, k->peer, k->tag, 0, k->n);
     record_count(k->comm_id, k->me, k->peer, k->world, k->dir, k->tag, k->n);
 }
 
@@ -459,6 +469,7 @@ static void record(int64_t id)
     }
     record_counters();
     ms__cut_undelivered(&cut_ops, NULL); /* in flight for the program */
+    ms__cut_counters_received(&O.cnt, &O.wt);
     record_posted();
     for (w = 0; w < ms.world_size; w++) {
         if (w == ms.world_rank)

@@ -324,7 +324,6 @@ static const struct ms__cut_ops cut_ops = {cut_R, cut_log};
 static void record(void)
 {
     struct ms__comm *c;
-    struct ms__cut_stream *w;
     char why[512];
     size_t i;
     int to;
@@ -374,9 +373,7 @@ static void record(void)
     ms__cut_counts(cut_count, NULL);
     S.nledger = ms__cut_ledger_len();
     ms__cut_undelivered(&cut_ops, NULL);
-    for (w = S.wt.list; w; w = w->next)
-        if (w->have_R)
-            ms__cut_counter_add(&S.cnt, w->comm_id, w->source, w->tag, 1, w->R);
+    ms__cut_counters_received(&S.cnt, &S.wt);
     if (ms.trace)
         ms__trace(MS_EV_CUT, NULL, -1, 0, S.P);
     S.mk_req = malloc((size_t)ms.world_size * sizeof *S.mk_req);

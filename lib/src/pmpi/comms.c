@@ -124,16 +124,25 @@ struct ms__comm *ms__comm_lookup_slow(MPI_Comm comm)
 void ms__comm_created(struct ms__comm *parent, uint64_t ordinal, int64_t color,
                       MPI_Comm newcomm, const char *call, const void *site)
 {
-    struct ms__comm *c;
+    struct ms__comm *c = NULL;
 
-    if (newcomm == MPI_COMM_NULL)
-        return;
-    c = comm_add(newcomm, 0, parent->id, ordinal, color);
-    c->call = call;
-    c->site = site;
-    if (c->inter)
-        ms__unsupported(MS_UNSUP_INTERCOMM, "intercommunicator");
-    ms__restore_comm_created(c);
+    if (newcomm != MPI_COMM_NULL) {
+        c = comm_add(newcomm, 0, parent->id, ordinal, color);
+        c->call = call;
+        c->site = site;
+        if (c->inter)
+            ms__unsupported(MS_UNSUP_INTERCOMM, "intercommunicator");
+    }
+    /* The creation received messages from the other members, maybe sent
+     * after their record of an observation: look for markers, as before
+     * counting a received message, before the program has the new
+     * communicator.  A rank that records now holds it, with no message on
+     * it yet: members that created it earlier may have sent on it before
+     * their own record, or wait on it for any member. */
+    if (MS_UNLIKELY(ms.observe))
+        ms__obs_before_count();
+    if (c)
+        ms__restore_comm_created(c);
 }
 
 /* The last user of a communicator the application freed is gone: its
