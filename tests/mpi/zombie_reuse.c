@@ -9,7 +9,7 @@
  * a message already received). */
 #include "mpitest.h"
 
-enum { T_ZOMBIE = 1, T_SEND = 2, T_RECV = 3, ITER = 5 };
+enum { T_ZOMBIE = 1, T_SEND = 2, T_RECV = 3, ITER = 6 };
 
 int main(int argc, char **argv)
 {
@@ -19,7 +19,14 @@ int main(int argc, char **argv)
         int z = -1, x = 10 + it, y = -1, d = -1, flag = 0;
         MPI_Request rz, rs, rd;
         if (mt_rank == 0) {
-            MT_OK(MPI_Irecv(&z, 1, MPI_INT, 1, T_ZOMBIE, MPI_COMM_WORLD, &rz));
+            if (it % 2) { /* a persistent one, started, then freed */
+                MT_OK(MPI_Recv_init(&z, 1, MPI_INT, 1, T_ZOMBIE, MPI_COMM_WORLD,
+                                    &rz));
+                MT_OK(MPI_Start(&rz));
+            } else {
+                MT_OK(MPI_Irecv(&z, 1, MPI_INT, 1, T_ZOMBIE, MPI_COMM_WORLD,
+                                &rz));
+            }
             MT_OK(MPI_Request_free(&rz));
             ASSERT_EQ_INT(rz == MPI_REQUEST_NULL, 1);
         }

@@ -241,8 +241,8 @@ void ms__zombies_test(void)
         }
         *zp = next; /* a non-persistent one was forgotten by the test */
         if (persistent) {
-            PMPI_Request_free(&r->handle);
-            ms__req_forget(r);
+            ms__req_forget(r); /* by its key, before the free nulls it */
+            PMPI_Request_free(&h);
         }
     }
 }
