@@ -527,12 +527,16 @@ static int mprobe(int source, int tag, struct ms__comm *c, int blocking,
             st->MPI_TAG = q->tag;
             break;
         }
-        rc = PMPI_Improbe(source, tag, c->handle, flag, msg, st);
+        /* As probe(): a message an earlier held receive matches (or one
+         * before it, non-overtaking) is not there for this probe; progress
+         * delivers those in order (step).  Iprobe matches nothing. */
+        rc = PMPI_Iprobe(source, tag, c->handle, flag, st);
         if (rc != MPI_SUCCESS) /* invalid arguments: as plain MPI */
             return rc;
-        if (*flag) {
-            struct ms__held *h = earliest(c, st->MPI_SOURCE, st->MPI_TAG);
-            if (!h && ms.window) {
+        if (*flag && !earliest(c, st->MPI_SOURCE, st->MPI_TAG)) {
+            /* The first message of its envelope: the one probed. */
+            PMPI_Improbe(st->MPI_SOURCE, st->MPI_TAG, c->handle, flag, msg, st);
+            if (ms.window) {
                 /* Its receive may come after the window: take it into
                  * the queue now, with its payload logged, and match it
                  * there. */
@@ -541,16 +545,13 @@ static int mprobe(int source, int tag, struct ms__comm *c, int blocking,
                 PMPI_Mprobe(0, q->selftag, ms.qcomm, msg, st);
                 st->MPI_SOURCE = q->source;
                 st->MPI_TAG = q->tag;
-                break;
             }
-            if (!h)
-                break;
-            deliver_message(h, msg, st); /* it was the earlier receive's */
-        } else if (!blocking) {
-            return MPI_SUCCESS;
-        } else {
-            idle();
+            break;
         }
+        *flag = 0;
+        if (!blocking)
+            return MPI_SUCCESS;
+        idle();
     }
     *flag = 1;
     m = calloc(1, sizeof *m);
